@@ -1,0 +1,180 @@
+import { performance } from 'node:perf_hooks';
+import { isNotModified } from './cache/conditional.js';
+import { derivativeKey } from './cache/key.js';
+import { Limiter } from './cache/limiter.js';
+import { HotSet } from './cache/memory.js';
+import { SingleFlight } from './cache/single-flight.js';
+import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
+import type { ParseLimits, TransformSpec } from './ops/spec.js';
+import { CONTENT_TYPES, sniff } from './pipeline/formats.js';
+import { render } from './pipeline/index.js';
+import { contentEtag as etagOf } from './cache/etag.js';
+import type { PipelineLimits } from './pipeline/limits.js';
+import type { DerivativeStore, SourceStore, StoredDerivative } from './storage/types.js';
+import { buildSegment, parseSegment } from './url/segment.js';
+import { RESERVED_SEGMENT, splitPath } from './url/path.js';
+
+/** Transport-neutral request: header names lower-case, url is the raw path plus query. */
+export interface AppRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | undefined>;
+}
+
+export interface AppResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Omitted for HEAD and 304; adapters send it as is. */
+  body?: Buffer | string;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AppOptions {
+  sources: SourceStore;
+  /** null: derivatives are not stored (cache "none"); every miss transforms. */
+  derivatives: DerivativeStore | null;
+  limits: PipelineLimits & { maxSourceBytes: number };
+  cacheControl: string;
+  concurrency: number;
+  queueSize: number;
+  queueTimeoutMs: number;
+  memoryCacheBytes: number;
+  memoryCacheTtlSeconds: number;
+  logger: Logger;
+  /** Service endpoints under `/_/`, by name (`healthz` → `/_/healthz`). */
+  serviceRoutes?: Record<string, (req: AppRequest) => Promise<AppResponse>>;
+}
+
+export interface AppStats {
+  /** Transforms started (source decoded), for tests and metrics. */
+  transforms: number;
+  hits: number;
+  misses: number;
+}
+
+interface Derivative extends StoredDerivative {
+  cache: 'HIT' | 'MISS';
+}
+
+export interface App {
+  handle(req: AppRequest): Promise<AppResponse>;
+  readonly stats: AppStats;
+  readonly limiter: Limiter;
+}
+
+export function createApp(opts: AppOptions): App {
+  const limiter = new Limiter(opts);
+  const flights = new SingleFlight<StoredDerivative>();
+  const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
+  const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
+  const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
+  const routes: Record<string, (req: AppRequest) => Promise<AppResponse>> = { healthz, ...opts.serviceRoutes };
+
+  async function lookup(key: string): Promise<StoredDerivative | null> {
+    const inMemory = hot.get(key);
+    if (inMemory) return inMemory;
+    if (!opts.derivatives) return null;
+    const stored = await opts.derivatives.get(key);
+    if (!stored) return null;
+    const normalised = withContentType(stored);
+    hot.set(key, normalised);
+    return normalised;
+  }
+
+  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative> {
+    const rendered = await limiter.run(async () => {
+      const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
+      stats.transforms++;
+      return { source, image: await render(source.body, spec, opts.limits) };
+    });
+    const metadata = { 'source-etag': rendered.source.etag };
+    const derivative: StoredDerivative = {
+      body: rendered.image.body,
+      etag: etagOf(rendered.image.body),
+      lastModified: new Date(Math.floor(Date.now() / 1000) * 1000),
+      contentType: rendered.image.contentType,
+      metadata,
+    };
+    if (opts.derivatives) {
+      try {
+        await opts.derivatives.put(key, derivative.body, { contentType: derivative.contentType, cacheControl: opts.cacheControl, metadata });
+      } catch (err) {
+        // The client still gets its image; the next request will try to store it again.
+        opts.logger.error({ err, key }, 'derivative write failed');
+      }
+    }
+    hot.set(key, derivative);
+    return derivative;
+  }
+
+  async function derive(key: string, sourceKey: string, spec: TransformSpec): Promise<Derivative> {
+    const found = await lookup(key);
+    if (found) {
+      stats.hits++;
+      return { ...found, cache: 'HIT' };
+    }
+    stats.misses++;
+    const { value } = await flights.run(key, () => produce(key, sourceKey, spec));
+    return { ...value, cache: 'MISS' };
+  }
+
+  async function handleImage(req: AppRequest, path: string, started: number): Promise<AppResponse> {
+    const { segment, key: sourceKey } = splitPath(path);
+    const spec = parseSegment(segment, parseLimits);
+    const key = derivativeKey(buildSegment(spec), sourceKey);
+    const d = await derive(key, sourceKey, spec);
+    const headers: Record<string, string> = {
+      'Content-Type': d.contentType,
+      ETag: d.etag,
+      'Last-Modified': d.lastModified.toUTCString(),
+      'Cache-Control': opts.cacheControl,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Cache': d.cache,
+      'Server-Timing': `cache;desc=${d.cache}, total;dur=${(performance.now() - started).toFixed(1)}`,
+    };
+    if (isNotModified({ ifNoneMatch: req.headers['if-none-match'], ifModifiedSince: req.headers['if-modified-since'] }, d)) {
+      return { status: 304, headers };
+    }
+    headers['Content-Length'] = String(d.body.length);
+    return { status: 200, headers, body: req.method === 'HEAD' ? undefined : d.body };
+  }
+
+  async function handle(req: AppRequest): Promise<AppResponse> {
+    const started = performance.now();
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed('GET, HEAD');
+      const path = req.url.split('?', 1)[0] ?? '/';
+      if (path === '/_' || path.startsWith(`/${RESERVED_SEGMENT}/`)) {
+        const route = routes[path.slice(3)];
+        if (!route) throw new NotFound('No such service endpoint');
+        return await route(req);
+      }
+      return await handleImage(req, path, started);
+    } catch (err) {
+      const e = errorToResponse(err);
+      if (e.status >= 500 && e.status !== 503) opts.logger.error({ err, url: req.url }, 'request failed');
+      return { status: e.status, headers: { ...e.headers, 'Content-Length': String(Buffer.byteLength(e.body)) }, body: req.method === 'HEAD' ? undefined : e.body };
+    }
+  }
+
+  return { handle, stats, limiter };
+}
+
+async function healthz(): Promise<AppResponse> {
+  return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'ok\n' };
+}
+
+/** Files placed by hand carry no content type: trust the bytes, not the name. */
+function withContentType(d: StoredDerivative): StoredDerivative {
+  if (d.contentType.startsWith('image/')) return d;
+  const format = sniff(d.body);
+  const type = format in CONTENT_TYPES ? CONTENT_TYPES[format as keyof typeof CONTENT_TYPES] : 'application/octet-stream';
+  return { ...d, contentType: type };
+}
+
+

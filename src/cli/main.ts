@@ -1,0 +1,70 @@
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, DEFAULTS, loadConfig, SETTINGS, type Config } from '../config/index.js';
+import { buildApp } from '../runtime.js';
+import { createHttpServer, listen } from '../server/http.js';
+
+function camel(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** Adds every config setting as a flag whose help names its variable and default. */
+function addSettings(cmd: Command): Command {
+  for (const s of SETTINGS) {
+    cmd.addOption(new Option(`${s.flag} <value>`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`));
+  }
+  return cmd;
+}
+
+function flagsOf(opts: Record<string, string>): Partial<Record<keyof Config, string>> {
+  const flags: Partial<Record<keyof Config, string>> = {};
+  for (const s of SETTINGS) {
+    const v = opts[camel(s.flag)];
+    if (v !== undefined) flags[s.key] = v;
+  }
+  return flags;
+}
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  const program = new Command('resizer')
+    .description('On-demand image resizing: GET /{W}x{H}/{image} returns the image resized, made once and cached.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  let exitCode: number | undefined;
+  addSettings(program.command('serve').description('serve images over HTTP')).action(async (opts: Record<string, string>) => {
+    exitCode = await serve(flagsOf(opts));
+  });
+  program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') return code;
+    throw err;
+  }
+  return exitCode;
+}
+
+async function serve(flags: Partial<Record<keyof Config, string>>): Promise<number | undefined> {
+  let config: Config;
+  try {
+    config = loadConfig(flags);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`resizer: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel });
+  const app = buildApp(config, logger);
+  const server = createHttpServer(app, logger);
+  const addr = await listen(server, config.port, config.host);
+  logger.info({ source: config.source, cache: config.cache }, `resizer listening on http://${addr.address}:${addr.port}`);
+  const stop = () => server.close(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return undefined;
+}

@@ -1,0 +1,117 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * One typed config, from env and flags (flags win). Every field names the flag and variable it comes from,
+ * so a validation error tells the user exactly what to fix.
+ */
+export interface Setting {
+  key: keyof Config;
+  flag: string;
+  env: string;
+  help: string;
+}
+
+const cores = Math.max(1, availableParallelism());
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  source: z.string().min(1),
+  cache: z.string().min(1),
+  port: intIn(0, 65535),
+  host: z.string().min(1),
+  cacheControl: z.string().min(1),
+  maxSourceBytes: intIn(1, 2 ** 31),
+  maxInputPixels: intIn(1, 2 ** 31),
+  maxOutputWidth: intIn(1, 16383),
+  maxOutputHeight: intIn(1, 16383),
+  maxOutputPixels: intIn(1, 2 ** 28),
+  concurrency: intIn(1, 256),
+  queueSize: intIn(0, 100000),
+  queueTimeoutMs: intIn(1, 600000),
+  transformTimeoutSeconds: intIn(1, 3600),
+  memoryCacheMb: intIn(0, 65536),
+  memoryCacheTtlSeconds: intIn(0, 86400 * 365),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export const DEFAULTS: Config = {
+  source: './images',
+  cache: './.cache/derivatives',
+  port: 8080,
+  host: '127.0.0.1',
+  cacheControl: 'public, max-age=31536000, immutable',
+  maxSourceBytes: 32 * 1024 * 1024,
+  maxInputPixels: 50_000_000,
+  maxOutputWidth: 8192,
+  maxOutputHeight: 8192,
+  maxOutputPixels: 40_000_000,
+  concurrency: cores,
+  queueSize: cores * 8,
+  queueTimeoutMs: 10_000,
+  transformTimeoutSeconds: 20,
+  memoryCacheMb: 64,
+  memoryCacheTtlSeconds: 60,
+  logLevel: 'info',
+};
+
+export const SETTINGS: Setting[] = [
+  { key: 'source', flag: '--source', env: 'RESIZER_SOURCE', help: 'where source images are read: a folder (or s3://bucket/prefix)' },
+  { key: 'cache', flag: '--cache', env: 'RESIZER_CACHE', help: 'where derivatives are stored: a folder, or "none" to not store them' },
+  { key: 'port', flag: '--port', env: 'PORT', help: 'TCP port to listen on (0 picks a free one)' },
+  { key: 'host', flag: '--host', env: 'HOST', help: 'address to listen on' },
+  { key: 'cacheControl', flag: '--cache-control', env: 'RESIZER_CACHE_CONTROL', help: 'Cache-Control header of image responses' },
+  { key: 'maxSourceBytes', flag: '--max-source-bytes', env: 'RESIZER_MAX_SOURCE_BYTES', help: 'largest source file read, in bytes (413 above)' },
+  { key: 'maxInputPixels', flag: '--max-input-pixels', env: 'RESIZER_MAX_INPUT_PIXELS', help: 'largest source in pixels, all frames counted (422 above)' },
+  { key: 'maxOutputWidth', flag: '--max-output-width', env: 'RESIZER_MAX_OUTPUT_WIDTH', help: 'largest output width in pixels' },
+  { key: 'maxOutputHeight', flag: '--max-output-height', env: 'RESIZER_MAX_OUTPUT_HEIGHT', help: 'largest output height in pixels' },
+  { key: 'maxOutputPixels', flag: '--max-output-pixels', env: 'RESIZER_MAX_OUTPUT_PIXELS', help: 'largest output area in pixels, all frames counted' },
+  { key: 'concurrency', flag: '--concurrency', env: 'RESIZER_CONCURRENCY', help: 'transforms run at once (default: CPU cores)' },
+  { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'transforms waiting behind them; more get 503' },
+  { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'longest wait in the queue before 503' },
+  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform may take before libvips stops it (503)' },
+  { key: 'memoryCacheMb', flag: '--memory-cache-mb', env: 'RESIZER_MEMORY_CACHE_MB', help: 'in-memory hot set of derivatives, in MiB (0: off)' },
+  { key: 'memoryCacheTtlSeconds', flag: '--memory-cache-ttl', env: 'RESIZER_MEMORY_CACHE_TTL', help: 'seconds a derivative stays in the hot set' },
+  { key: 'logLevel', flag: '--log-level', env: 'RESIZER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent' },
+];
+
+export class ConfigError extends Error {}
+
+/**
+ * Builds the config: defaults, then env, then flags. Unknown RESIZER_* variables are refused so a typo
+ * does not silently fall back to a default.
+ */
+export function loadConfig(
+  flags: Partial<Record<keyof Config, string | number>>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  const origin: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== '') { raw[s.key] = fromEnv; origin[s.key] = s.env; }
+    const fromFlag = flags[s.key];
+    if (fromFlag !== undefined) { raw[s.key] = fromFlag; origin[s.key] = s.flag; }
+  }
+  const known = new Set(SETTINGS.map((s) => s.env));
+  const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k) && !EXTRA_ENV.has(k));
+  if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const setting = SETTINGS.find((s) => s.key === key);
+      const name = origin[key] ?? (setting ? `${setting.flag} / ${setting.env}` : key);
+      return `Invalid ${name}: ${issue.message} (received ${JSON.stringify(raw[key])})`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return parsed.data;
+}
+
+/** Variables read by other modules (not part of the serve config) that must not count as typos. */
+export const EXTRA_ENV = new Set<string>();

@@ -1,0 +1,30 @@
+import { availableParallelism } from 'node:os';
+import { pino } from 'pino';
+import { createApp, type App, type Logger } from './app.js';
+import type { Config } from './config/index.js';
+import { configureSharp } from './pipeline/sharp-setup.js';
+import { openDerivativeStore, openSourceStore } from './storage/open.js';
+
+/** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
+export function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel })): App {
+  configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
+  return createApp({
+    sources: openSourceStore(config.source),
+    derivatives: openDerivativeStore(config.cache),
+    limits: {
+      maxSourceBytes: config.maxSourceBytes,
+      maxInputPixels: config.maxInputPixels,
+      maxOutputWidth: config.maxOutputWidth,
+      maxOutputHeight: config.maxOutputHeight,
+      maxOutputPixels: config.maxOutputPixels,
+      timeoutSeconds: config.transformTimeoutSeconds,
+    },
+    cacheControl: config.cacheControl,
+    concurrency: config.concurrency,
+    queueSize: config.queueSize,
+    queueTimeoutMs: config.queueTimeoutMs,
+    memoryCacheBytes: config.memoryCacheMb * 1024 * 1024,
+    memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
+    logger,
+  });
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { contentEtag } from '../cache/etag.js';
+import { constants, promises as fsp } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
+import { validateKey } from '../url/path.js';
+import type {
+  DerivativeStore, DerivativeWrite, SourceInfo, SourceObject, SourceReadOptions, SourceStore, StoredDerivative,
+} from './types.js';
+
+/** Sidecar metadata lives in a parallel tree whose name cannot be a transform segment. */
+const META_DIR = '.meta';
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG';
+}
+
+function storageFailure(err: unknown, what: string): ResizerError {
+  if (err instanceof ResizerError) return err;
+  return new ServiceUnavailable(`Storage error while ${what}`, 1, { cause: err });
+}
+
+/** Resolves a validated key under root; the realpath check refuses symlinks that leave the root. */
+async function resolveInside(root: string, key: string): Promise<string> {
+  const path = join(root, validateKey(key));
+  let real: string;
+  try {
+    real = await fsp.realpath(path);
+  } catch (err) {
+    if (isMissing(err)) throw new NotFound(`No such image: ${key}`);
+    throw storageFailure(err, 'resolving a key');
+  }
+  if (real !== root && !real.startsWith(root + sep)) throw new NotFound(`No such image: ${key}`);
+  return real;
+}
+
+function fsEtag(size: number, mtimeMs: number): string {
+  return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+}
+
+export class FsSourceStore implements SourceStore {
+  readonly description: string;
+  private rootReal: Promise<string>;
+
+  constructor(root: string) {
+    const abs = resolve(root);
+    this.description = `fs:${abs}`;
+    this.rootReal = fsp.realpath(abs);
+    this.rootReal.catch(() => undefined);
+  }
+
+  async head(key: string): Promise<SourceInfo | null> {
+    try {
+      const path = await resolveInside(await this.rootReal, key);
+      const st = await fsp.stat(path);
+      if (!st.isFile()) return null;
+      return { size: st.size, etag: fsEtag(st.size, st.mtimeMs), lastModified: st.mtime };
+    } catch (err) {
+      if (err instanceof NotFound) return null;
+      throw storageFailure(err, 'reading source metadata');
+    }
+  }
+
+  async get(key: string, options: SourceReadOptions): Promise<SourceObject> {
+    const path = await resolveInside(await this.rootReal, key);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (isMissing(err)) throw new NotFound(`No such image: ${key}`);
+      throw storageFailure(err, 'opening a source');
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotFound(`No such image: ${key}`);
+      if (st.size > options.maxBytes) {
+        throw new PayloadTooLarge(`Source is ${st.size} bytes, over the limit of ${options.maxBytes}`);
+      }
+      const body = await handle.readFile({ signal: options.signal });
+      return { body, size: body.length, etag: fsEtag(st.size, st.mtimeMs), lastModified: st.mtime };
+    } catch (err) {
+      throw storageFailure(err, 'reading a source');
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+export class FsDerivativeStore implements DerivativeStore {
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = `fs:${this.root}`;
+  }
+
+  private paths(key: string): { data: string; meta: string } {
+    const safe = validateKey(key);
+    return { data: join(this.root, safe), meta: join(this.root, META_DIR, safe + '.json') };
+  }
+
+  async get(key: string): Promise<StoredDerivative | null> {
+    const { data, meta } = this.paths(key);
+    let body: Buffer;
+    let mtime: Date;
+    try {
+      const handle = await fsp.open(data, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) return null;
+        mtime = st.mtime;
+        body = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw storageFailure(err, 'reading a derivative');
+    }
+    let sidecar: { contentType?: string; metadata?: Record<string, string> } = {};
+    try {
+      sidecar = JSON.parse(await fsp.readFile(meta, 'utf8'));
+    } catch {
+      // No sidecar (e.g. files placed by hand): the content type is sniffed by the caller.
+    }
+    return {
+      body,
+      etag: contentEtag(body),
+      lastModified: mtime,
+      contentType: sidecar.contentType ?? 'application/octet-stream',
+      metadata: sidecar.metadata ?? {},
+    };
+  }
+
+  async put(key: string, body: Buffer, write: DerivativeWrite): Promise<void> {
+    const { data, meta } = this.paths(key);
+    try {
+      // Sidecar first: a reader that finds the image finds its metadata too.
+      await atomicWrite(meta, Buffer.from(JSON.stringify({ contentType: write.contentType, metadata: write.metadata ?? {} })));
+      await atomicWrite(data, body);
+    } catch (err) {
+      throw storageFailure(err, 'writing a derivative');
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const { data, meta } = this.paths(key);
+    await Promise.all([fsp.rm(data, { force: true }), fsp.rm(meta, { force: true })]);
+  }
+
+  async *listSegments(): AsyncIterable<string> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw storageFailure(err, 'listing derivatives');
+    }
+    for (const e of entries) if (e.isDirectory() && e.name !== META_DIR) yield e.name;
+  }
+}
+
+/** Temp file in the same directory, then rename: readers never see a partial file. */
+export async function atomicWrite(path: string, body: Buffer): Promise<void> {
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fsp.writeFile(tmp, body, { flag: 'wx' });
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Storage contracts. Every implementation (fs, s3, http) passes test/storage/contract.ts.
+ * Implementations throw only ResizerError subclasses (NotFound, PayloadTooLarge, BadGateway, GatewayTimeout,
+ * ServiceUnavailable) — never a transport library's own error.
+ */
+
+/** Version information of a source object: enough to tell whether a derivative is stale. */
+export interface SourceInfo {
+  size: number;
+  /** Opaque version token of the source (S3 ETag, or size+mtime on disk). Quoted like an HTTP ETag. */
+  etag: string;
+  lastModified: Date;
+  contentType?: string;
+}
+
+export interface SourceObject extends SourceInfo {
+  body: Buffer;
+}
+
+export interface SourceReadOptions {
+  /** Refuse (PayloadTooLarge) a source over this many bytes, without reading it all. */
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+export interface SourceStore {
+  /** Human-readable location, e.g. `fs:/srv/images` or `s3://bucket/prefix`. */
+  readonly description: string;
+  /** Reads a whole source. Throws NotFound when missing, PayloadTooLarge over maxBytes. */
+  get(key: string, options: SourceReadOptions): Promise<SourceObject>;
+  /** Version info without the bytes; null when the source does not exist. */
+  head(key: string): Promise<SourceInfo | null>;
+}
+
+export interface DerivativeWrite {
+  contentType: string;
+  cacheControl?: string;
+  /** Small string metadata, e.g. the source's ETag the derivative was made from. Keys are lower-case. */
+  metadata?: Record<string, string>;
+}
+
+export interface StoredDerivative {
+  body: Buffer;
+  /** Strong ETag of the stored bytes (quoted). */
+  etag: string;
+  lastModified: Date;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
+export interface DerivativeStore {
+  readonly description: string;
+  /** The stored derivative, or null when there is none. */
+  get(key: string): Promise<StoredDerivative | null>;
+  /** Stores atomically: readers see the whole new object or nothing, never a partial one. */
+  put(key: string, body: Buffer, write: DerivativeWrite): Promise<void>;
+  /** Deletes one derivative; deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** The distinct first path segments present (the transform segments), for purging every derivative of a source. */
+  listSegments(): AsyncIterable<string>;
+}

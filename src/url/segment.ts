@@ -1,0 +1,46 @@
+import { BadRequest } from '../errors/index.js';
+import type { ParseLimits, TransformSpec } from '../ops/spec.js';
+import { OPS, type OpDef } from '../ops/table.js';
+
+/**
+ * The transform segment grammar: comma-separated tokens in any order, each claimed by exactly one row of the
+ * ops table. Parser and canonical builder live side by side so they cannot drift apart:
+ * build(parse(s)) is the one spelling every equivalent s shares, and the derivative key uses it.
+ */
+export const SEPARATOR = ',';
+const MAX_SEGMENT = 512;
+
+export function parseSegment(segment: string, limits: ParseLimits, ops: readonly OpDef[] = OPS): TransformSpec {
+  if (segment === '') throw new BadRequest('Missing options segment, expected /{options}/{image}');
+  if (segment.length > MAX_SEGMENT) throw new BadRequest(`Options segment longer than ${MAX_SEGMENT} characters`);
+  const spec: TransformSpec = {};
+  const owner = new Map<keyof TransformSpec, string>();
+  for (const token of segment.split(SEPARATOR)) {
+    if (token === '') throw new BadRequest(`Empty option in "${segment}"`);
+    const claimed = claim(token, limits, ops);
+    if (!claimed) throw new BadRequest(`Unknown option "${token}" (see docs/url-api.md)`);
+    for (const [field, value] of Object.entries(claimed.fields) as [keyof TransformSpec, unknown][]) {
+      const previous = owner.get(field);
+      if (previous !== undefined) {
+        throw new BadRequest(`Options "${previous}" and "${token}" conflict (both set ${claimed.op.name})`);
+      }
+      owner.set(field, token);
+      if (value !== undefined) (spec as Record<string, unknown>)[field] = value;
+    }
+  }
+  return spec;
+}
+
+function claim(token: string, limits: ParseLimits, ops: readonly OpDef[]) {
+  for (const op of ops) {
+    const fields = op.parse(token, limits);
+    if (fields) return { op, fields };
+  }
+  return undefined;
+}
+
+export function buildSegment(spec: TransformSpec, ops: readonly OpDef[] = OPS): string {
+  const tokens = ops.map((op) => op.build(spec)).filter((t): t is string => t !== undefined);
+  // A spec of all defaults still needs a non-empty segment to form a key.
+  return tokens.length ? tokens.join(SEPARATOR) : 'original';
+}
