@@ -1,7 +1,24 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// glibc gives every thread its own malloc arena; libvips' worker threads then fragment memory until a
+// long-running process holds ~1 GB after a few progressive JPEGs. glibc reads MALLOC_ARENA_MAX only at
+// process start, so the server re-executes itself once with it set (skipped when the caller set it).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
-  (err) => { console.error(err instanceof Error ? err.message : err); process.exitCode = 1; },
-);
+const args = process.argv.slice(2);
+const needsArenaCap = args[0] === 'serve' && process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined;
+
+if (needsArenaCap) {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
+} else {
+  const { main } = await import('../dist/cli/main.js');
+  main(args).then(
+    (code) => { if (typeof code === 'number') process.exitCode = code; },
+    (err) => { console.error(err instanceof Error ? err.message : err); process.exitCode = 1; },
+  );
+}
