@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, DEFAULTS, loadConfig, SETTINGS, type Config } from '../config/index.js';
@@ -58,6 +59,11 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
     }
     throw err;
   }
+  const missing = await missingFolder(config.source);
+  if (missing) {
+    console.error(`resizer: Invalid --source / RESIZER_SOURCE: ${missing}`);
+    return 2;
+  }
   const logger = pino({ level: config.logLevel });
   const app = buildApp(config, logger);
   const server = createHttpServer(app, logger);
@@ -66,5 +72,14 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
   const stop = () => server.close(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  return undefined;
+}
+
+/** A local source must exist before the server starts, or every request would be a confusing 404. */
+async function missingFolder(location: string): Promise<string | undefined> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return undefined;
+  const st = await stat(location).catch(() => undefined);
+  if (!st) return `folder ${JSON.stringify(location)} does not exist`;
+  if (!st.isDirectory()) return `${JSON.stringify(location)} is not a folder`;
   return undefined;
 }
