@@ -62,6 +62,12 @@ export class FsSourceStore implements SourceStore {
     }
   }
 
+  async getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null> {
+    const info = await this.head(key);
+    if (info?.etag === etag) return null;
+    return this.get(key, options);
+  }
+
   async get(key: string, options: SourceReadOptions): Promise<SourceObject> {
     const path = await resolveInside(await this.rootReal, key);
     let handle: fsp.FileHandle;

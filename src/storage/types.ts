@@ -30,6 +30,11 @@ export interface SourceStore {
   get(key: string, options: SourceReadOptions): Promise<SourceObject>;
   /** Version info without the bytes; null when the source does not exist. */
   head(key: string): Promise<SourceInfo | null>;
+  /**
+   * Conditional read: the source when its ETag is no longer `etag`, null while it still is (S3: If-None-Match,
+   * answered 304 without the bytes). Throws like get() otherwise.
+   */
+  getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null>;
 }
 
 export interface DerivativeWrite {
