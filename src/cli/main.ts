@@ -12,7 +12,7 @@ function camel(flag: string): string {
 /** Adds every config setting as a flag whose help names its variable and default. */
 function addSettings(cmd: Command): Command {
   for (const s of SETTINGS) {
-    cmd.addOption(new Option(`${s.flag} <value>`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`));
+    cmd.addOption(new Option(`${s.flag} ${s.boolean ? '[value]' : '<value>'}`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`));
   }
   return cmd;
 }

@@ -10,11 +10,15 @@ export interface Setting {
   flag: string;
   env: string;
   help: string;
+  /** A switch: the bare flag means true (`--s3-force-path-style`); env takes true/false/1/0. */
+  boolean?: true;
 }
 
 const cores = Math.max(1, availableParallelism());
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const onOff = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')], { error: 'expected true or false' });
+const httpBase = z.union([z.literal(''), z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''))], { error: 'expected an http(s) URL' });
 
 const schema = z.object({
   source: z.string().min(1),
@@ -34,6 +38,20 @@ const schema = z.object({
   memoryCacheMb: intIn(0, 65536),
   memoryCacheTtlSeconds: intIn(0, 86400 * 365),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  delivery: z.enum(['stream', 'redirect']),
+  publicBase: httpBase,
+  revalidateSeconds: intIn(0, 86400 * 365),
+  s3ForcePathStyle: onOff,
+  s3TimeoutMs: intIn(100, 600000),
+  s3MaxAttempts: intIn(1, 10),
+}).superRefine((c, ctx) => {
+  // Redirects point at stored derivatives: they need a public URL and a store to point into.
+  if (c.delivery === 'redirect' && !c.publicBase) {
+    ctx.addIssue({ code: 'custom', path: ['publicBase'], message: 'required when --delivery is redirect' });
+  }
+  if (c.delivery === 'redirect' && c.cache === 'none') {
+    ctx.addIssue({ code: 'custom', path: ['cache'], message: 'redirect delivery needs a derivative store, not "none"' });
+  }
 });
 
 export type Config = z.infer<typeof schema>;
@@ -56,6 +74,12 @@ export const DEFAULTS: Config = {
   memoryCacheMb: 64,
   memoryCacheTtlSeconds: 60,
   logLevel: 'info',
+  delivery: 'stream',
+  publicBase: '',
+  revalidateSeconds: 0,
+  s3ForcePathStyle: false,
+  s3TimeoutMs: 5000,
+  s3MaxAttempts: 3,
 };
 
 export const SETTINGS: Setting[] = [
@@ -76,6 +100,12 @@ export const SETTINGS: Setting[] = [
   { key: 'memoryCacheMb', flag: '--memory-cache-mb', env: 'RESIZER_MEMORY_CACHE_MB', help: 'in-memory hot set of derivatives, in MiB (0: off)' },
   { key: 'memoryCacheTtlSeconds', flag: '--memory-cache-ttl', env: 'RESIZER_MEMORY_CACHE_TTL', help: 'seconds a derivative stays in the hot set' },
   { key: 'logLevel', flag: '--log-level', env: 'RESIZER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent' },
+  { key: 'delivery', flag: '--delivery', env: 'RESIZER_DELIVERY', help: 'stream (send the bytes) or redirect (302 to the stored derivative under --public-base)' },
+  { key: 'publicBase', flag: '--public-base', env: 'RESIZER_PUBLIC_BASE', help: 'public URL of the derivative store, e.g. https://img-resized.s3.amazonaws.com (redirect delivery)' },
+  { key: 'revalidateSeconds', flag: '--revalidate-seconds', env: 'RESIZER_REVALIDATE_SECONDS', help: 'check a derivative older than this against its source ETag and remake it if the source changed (0: never)' },
+  { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
+  { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
+  { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
 ];
 
 export class ConfigError extends Error {}
