@@ -5,6 +5,7 @@ import { Limiter } from './cache/limiter.js';
 import { HotSet } from './cache/memory.js';
 import { SingleFlight } from './cache/single-flight.js';
 import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
+import { negotiateFormat } from './ops/auto-format.js';
 import type { ParseLimits, TransformSpec } from './ops/spec.js';
 import { CONTENT_TYPES, sniff } from './pipeline/formats.js';
 import { render } from './pipeline/index.js';
@@ -125,7 +126,9 @@ export function createApp(opts: AppOptions): App {
 
   async function handleImage(req: AppRequest, path: string, started: number): Promise<AppResponse> {
     const { segment, key: sourceKey } = splitPath(path);
-    const spec = parseSegment(segment, parseLimits);
+    // `auto` becomes the concrete format before the key is built: one derivative per format chosen.
+    const { spec, varyAccept } = negotiateFormat(parseSegment(segment, parseLimits), req.headers.accept);
+    const vary: Record<string, string> = varyAccept ? { Vary: 'Accept' } : {};
     const key = derivativeKey(buildSegment(spec), sourceKey);
     const d = await derive(key, sourceKey, spec);
     const headers: Record<string, string> = {
@@ -136,6 +139,7 @@ export function createApp(opts: AppOptions): App {
       'X-Content-Type-Options': 'nosniff',
       'X-Cache': d.cache,
       'Server-Timing': `cache;desc=${d.cache}, total;dur=${(performance.now() - started).toFixed(1)}`,
+      ...vary,
     };
     if (isNotModified({ ifNoneMatch: req.headers['if-none-match'], ifModifiedSince: req.headers['if-modified-since'] }, d)) {
       return { status: 304, headers };

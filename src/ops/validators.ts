@@ -38,8 +38,9 @@ export function oneOf<T extends string>(values: readonly T[]): Validator<T> {
 
 export function hexColour(): Validator<string> {
   return (text, option) => {
-    if (!/^([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})$/i.test(text)) {
-      throw new BadRequest(expected('a hex colour RGB, RRGGBB or RRGGBBAA', option, text));
+    // No alpha digits: the colour flattens transparency away, a translucent one would bring it back.
+    if (!/^([0-9a-f]{3}|[0-9a-f]{6})$/i.test(text)) {
+      throw new BadRequest(expected('a hex colour RGB or RRGGBB', option, text));
     }
     const t = text.toLowerCase();
     return t.length === 3 ? [...t].map((c) => c + c).join('') : t;

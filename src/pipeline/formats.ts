@@ -45,6 +45,18 @@ function looksLikeSvg(buf: Buffer): boolean {
 export function defaultOutputFormat(source: SourceFormat, hasAlpha: boolean): OutputFormat {
   switch (source) {
     case 'jpeg': case 'png': case 'webp': case 'gif': case 'avif': return source;
+    // Rasterised SVG keeps its transparency and sharp edges; it is never sent back as SVG.
+    case 'svg': return 'png';
     default: return hasAlpha ? 'png' : 'jpeg';
   }
+}
+
+/** Formats whose encoder writes every frame; the others get the first frame of an animation. */
+export function canAnimate(format: OutputFormat): boolean {
+  return format === 'gif' || format === 'webp';
+}
+
+/** Formats that keep an alpha channel; others are flattened onto the background colour. */
+export function hasAlphaChannel(format: OutputFormat): boolean {
+  return format !== 'jpeg';
 }

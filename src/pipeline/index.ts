@@ -1,8 +1,15 @@
-import sharp, { type Metadata, type Sharp } from 'sharp';
-import { ResizerError, Unprocessable, UnsupportedMediaType, ServiceUnavailable } from '../errors/index.js';
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import { PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType, ServiceUnavailable } from '../errors/index.js';
+import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { TransformSpec } from '../ops/spec.js';
-import { CONTENT_TYPES, defaultOutputFormat, sniff, type OutputFormat, type SourceFormat } from './formats.js';
-import type { PipelineLimits } from './limits.js';
+import { ENCODERS } from './encoders.js';
+import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
+import { deviceBox, planResize, type Size } from './geometry.js';
+import { DEFAULT_MAX_FRAMES, DEFAULT_MAX_SVG_BYTES, type PipelineLimits } from './limits.js';
+import { STEPS, type RenderPlan, type RGBA, type Step, type StepInput } from './steps.js';
+
+export { ENCODERS } from './encoders.js';
+export { STEPS, type Step, type StepInput } from './steps.js';
 
 export interface Rendered {
   body: Buffer;
@@ -12,51 +19,22 @@ export interface Rendered {
   height: number;
 }
 
-/** What every step can read; steps return a new pipeline rather than mutating shared state. */
-export interface StepInput {
-  spec: TransformSpec;
-  meta: Metadata;
-  source: SourceFormat;
-  limits: PipelineLimits;
-}
-
-export interface Step {
-  name: string;
-  apply(img: Sharp, input: StepInput): Sharp;
-}
-
 const NOT_DECODABLE: Partial<Record<SourceFormat, string>> = {
   heic: 'HEIC/HEIF (HEVC) images are not supported by this server\'s libvips',
   jxl: 'JPEG XL images are not supported by this server\'s libvips',
   unknown: 'Unsupported image format',
 };
 
-/** Auto-orient from EXIF, then fit inside the box, never enlarging. */
-export const autoOrient: Step = { name: 'auto-orient', apply: (img) => img.rotate() };
-
-export const resize: Step = {
-  name: 'resize',
-  apply(img, { spec }) {
-    if (spec.width === undefined && spec.height === undefined) return img;
-    return img.resize({ width: spec.width, height: spec.height, fit: 'inside', withoutEnlargement: true });
-  },
-};
-
-export const STEPS: readonly Step[] = [autoOrient, resize];
-
-export const ENCODERS: Record<OutputFormat, (img: Sharp) => Sharp> = {
-  jpeg: (img) => img.jpeg({ quality: 80, mozjpeg: true }),
-  png: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
-  webp: (img) => img.webp({ quality: 80, effort: 4 }),
-  avif: (img) => img.avif({ quality: 50, effort: 2 }),
-  gif: (img) => img.gif(),
-};
+/** SVG's nominal resolution; a larger density rasterises it larger, sharp instead of enlarged. */
+const SVG_DPI = 72;
+const MAX_DENSITY = 100_000;
 
 /** Reads the header only: dimensions, frames, format. Refuses what the limits or libvips cannot take. */
 export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ meta: Metadata; source: SourceFormat }> {
   const source = sniff(input);
   const refusal = NOT_DECODABLE[source];
   if (refusal) throw new UnsupportedMediaType(refusal);
+  if (source === 'svg') refuseSvg(input, limits);
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -71,19 +49,116 @@ export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ 
   return { meta, source };
 }
 
+/** SVG is a program more than a picture: its cost follows its text, so it is bounded by bytes (and by the timeout). */
+function refuseSvg(input: Buffer, limits: PipelineLimits): void {
+  if (limits.svg === false) throw new UnsupportedMediaType('SVG sources are switched off on this server');
+  const max = limits.maxSvgBytes ?? DEFAULT_MAX_SVG_BYTES;
+  if (input.length > max) throw new PayloadTooLarge(`SVG source is ${input.length} bytes, over the limit of ${max}`);
+}
+
 export async function render(input: Buffer, spec: TransformSpec, limits: PipelineLimits, steps: readonly Step[] = STEPS): Promise<Rendered> {
   const { meta, source } = await inspect(input, limits);
-  const format = defaultOutputFormat(source, meta.hasAlpha ?? false);
-  let img = sharp(input, { limitInputPixels: limits.maxInputPixels, sequentialRead: true }).timeout({ seconds: limits.timeoutSeconds });
-  const stepInput: StepInput = { spec, meta, source, limits };
-  for (const step of steps) img = step.apply(img, stepInput);
-  img = ENCODERS[format](img);
+  const format = spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
+  const animated = animates(spec, meta, format, limits);
+  const options: SharpOptions = { limitInputPixels: limits.maxInputPixels, sequentialRead: true, animated };
+  const base = source === 'svg' ? await svgSize(input, spec, meta, limits, options) : pageSize(meta);
   try {
+    const work = spec.trim ? await trimmedSize(input, options, spec) : orientedSize(base, meta, spec);
+    const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
+    let img = sharp(input, options).timeout({ seconds: limits.timeoutSeconds });
+    const stepInput: StepInput = { spec, meta, source, limits, plan };
+    for (const step of steps) img = step.apply(img, stepInput);
+    img = ENCODERS[format](img, spec);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
-    return { body: data, format, contentType: CONTENT_TYPES[format], width: info.width, height: info.height };
+    const height = animated ? info.height / (meta.pages ?? 1) : info.height;
+    return { body: data, format, contentType: CONTENT_TYPES[format], width: info.width, height };
   } catch (err) {
     throw decodeError(err);
   }
+}
+
+/**
+ * An animation stays one when the output can hold frames and no step needs a single frame
+ * (libvips cannot rotate, trim or smart-crop a multi-page image); otherwise the first frame is served.
+ */
+function animates(spec: TransformSpec, meta: Metadata, format: OutputFormat, limits: PipelineLimits): boolean {
+  const frames = meta.pages ?? 1;
+  if (frames < 2 || !canAnimate(format)) return false;
+  const singleFrameOnly = spec.trim || spec.rotate === 90 || spec.rotate === 270
+    || spec.position === 'attention' || spec.position === 'entropy';
+  if (singleFrameOnly) return false;
+  const max = limits.maxFrames ?? DEFAULT_MAX_FRAMES;
+  if (frames > max) throw new Unprocessable(`Animation has ${frames} frames, over the limit of ${max}`);
+  return true;
+}
+
+function pageSize(meta: Metadata): Size {
+  return { width: meta.width ?? 1, height: meta.pageHeight ?? meta.height ?? 1 };
+}
+
+/** The source's size as the URL sees it: EXIF orientation applied, then the requested quarter turn. */
+function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
+  const swapExif = (meta.orientation ?? 1) >= 5;
+  const swapTurn = spec.rotate === 90 || spec.rotate === 270;
+  return swapExif !== swapTurn ? { width: size.height, height: size.width } : size;
+}
+
+/** Trim's result depends on the pixels, so a first pass finds it; only requests with `trim` pay for it. */
+async function trimmedSize(input: Buffer, options: SharpOptions, spec: TransformSpec): Promise<Size> {
+  let img = sharp(input, options).autoOrient();
+  if (spec.rotate === 90 || spec.rotate === 270) img = img.rotate(spec.rotate);
+  const { info } = await img.trim().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height };
+}
+
+/**
+ * Rasterises an SVG as large as the box needs (at most the input pixel limit), so a vector source is never
+ * upscaled from its nominal size. Sets the density in `options` and returns the rasterised size.
+ */
+async function svgSize(input: Buffer, spec: TransformSpec, meta: Metadata, limits: PipelineLimits, options: SharpOptions): Promise<Size> {
+  const nominal = pageSize(meta);
+  const box = deviceBox(spec);
+  const ratios = [box.width && box.width / nominal.width, box.height && box.height / nominal.height].filter((r): r is number => !!r);
+  if (!ratios.length) return nominal;
+  const wanted = spec.fit === 'cover' || spec.fit === 'outside' || spec.fit === 'fill' ? Math.max(...ratios) : Math.min(...ratios);
+  const fits = Math.sqrt(limits.maxInputPixels / (nominal.width * nominal.height));
+  const scale = Math.min(wanted, fits, MAX_DENSITY / SVG_DPI);
+  if (scale <= 1) return nominal;
+  options.density = SVG_DPI * scale;
+  try {
+    return pageSize(await sharp(input, options).metadata());
+  } catch (err) {
+    throw decodeError(err);
+  }
+}
+
+const WHITE: RGBA = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT: RGBA = { r: 255, g: 255, b: 255, alpha: 0 };
+
+function planRender(spec: TransformSpec, work: Size, format: OutputFormat, frames: number, limits: PipelineLimits): RenderPlan {
+  const background = spec.background ? hexToRgba(spec.background) : undefined;
+  // A half turn is both mirrors; a quarter turn swaps them, because sharp mirrors before it rotates.
+  const halfTurn = spec.rotate === 180;
+  const quarterTurn = spec.rotate === 90 || spec.rotate === 270;
+  const flip = (spec.flip === true) !== halfTurn;
+  const flop = (spec.flop === true) !== halfTurn;
+  const dpr = spec.width !== undefined || spec.height !== undefined ? spec.dpr ?? 1 : 1;
+  return {
+    format,
+    animated: frames > 1,
+    rotate: quarterTurn ? (spec.rotate as 90 | 270) : undefined,
+    flip: quarterTurn ? flop : flip,
+    flop: quarterTurn ? flip : flop,
+    resize: planResize(spec, work, frames, limits),
+    padding: background ?? (hasAlphaChannel(format) ? TRANSPARENT : WHITE),
+    flatten: background ?? (hasAlphaChannel(format) ? undefined : WHITE),
+    blurSigma: spec.blur === undefined ? undefined : Math.min(spec.blur * dpr, MAX_BLUR_SIGMA),
+  };
+}
+
+function hexToRgba(hex: string): RGBA {
+  const n = Number.parseInt(hex, 16);
+  return { r: (n >> 16) & 255, g: (n >> 8) & 255, b: n & 255, alpha: 1 };
 }
 
 /** libvips' messages mapped to statuses; the message kept short and free of server paths. */

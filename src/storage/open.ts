@@ -14,3 +14,8 @@ export function openDerivativeStore(location: string, s3: S3Settings = DEFAULT_S
   if (isS3Location(location)) return new S3DerivativeStore(sharedS3Client(s3), location, s3);
   return new FsDerivativeStore(location);
 }
+
+/** The S3 part of the config, for every store and tool of this process. */
+export function s3SettingsOf(config: { s3ForcePathStyle: boolean; s3TimeoutMs: number; s3MaxAttempts: number }): S3Settings {
+  return { forcePathStyle: config.s3ForcePathStyle, timeoutMs: config.s3TimeoutMs, maxAttempts: config.s3MaxAttempts };
+}

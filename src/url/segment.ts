@@ -1,4 +1,5 @@
-import { BadRequest } from '../errors/index.js';
+import { BadRequest, expected } from '../errors/index.js';
+import { normalise } from '../ops/normalise.js';
 import type { ParseLimits, TransformSpec } from '../ops/spec.js';
 import { OPS, type OpDef } from '../ops/table.js';
 
@@ -18,7 +19,7 @@ export function parseSegment(segment: string, limits: ParseLimits, ops: readonly
   for (const token of segment.split(SEPARATOR)) {
     if (token === '') throw new BadRequest(`Empty option in "${segment}"`);
     const claimed = claim(token, limits, ops);
-    if (!claimed) throw new BadRequest(`Unknown option "${token}" (see docs/url-api.md)`);
+    if (!claimed) throw new BadRequest(expected(KNOWN, 'option', token));
     for (const [field, value] of Object.entries(claimed.fields) as [keyof TransformSpec, unknown][]) {
       const previous = owner.get(field);
       if (previous !== undefined) {
@@ -28,8 +29,10 @@ export function parseSegment(segment: string, limits: ParseLimits, ops: readonly
       if (value !== undefined) (spec as Record<string, unknown>)[field] = value;
     }
   }
-  return spec;
+  return normalise(spec);
 }
+
+const KNOWN = 'a size (300x200, 300x, x200) or an option such as cover, north, webp, q80, dpr2, blur5 (see docs/url-api.md)';
 
 function claim(token: string, limits: ParseLimits, ops: readonly OpDef[]) {
   for (const op of ops) {
@@ -40,7 +43,8 @@ function claim(token: string, limits: ParseLimits, ops: readonly OpDef[]) {
 }
 
 export function buildSegment(spec: TransformSpec, ops: readonly OpDef[] = OPS): string {
-  const tokens = ops.map((op) => op.build(spec)).filter((t): t is string => t !== undefined);
+  const canonical = normalise(spec);
+  const tokens = ops.map((op) => op.build(canonical)).filter((t): t is string => t !== undefined);
   // A spec of all defaults still needs a non-empty segment to form a key.
   return tokens.length ? tokens.join(SEPARATOR) : 'original';
 }

@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { App } from '../../src/app.js';
+import type { App, Logger } from '../../src/app.js';
 import { DEFAULTS, type Config } from '../../src/config/index.js';
-import { buildApp } from '../../src/runtime.js';
+import { buildApp, type StoreOverrides } from '../../src/runtime.js';
 import { createHttpServer, listen } from '../../src/server/http.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -19,10 +19,14 @@ export interface TestServer {
 }
 
 /** A real server on 127.0.0.1 (random port) over the fixtures folder, with a fresh temp cache folder. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  inject: StoreOverrides & { logger?: Logger } = {},
+): Promise<TestServer> {
   const cacheDir = await mkdtemp(join(tmpdir(), 'resizer-test-'));
   const config: Config = { ...DEFAULTS, source: FIXTURES, cache: cacheDir, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
-  const app = buildApp(config, pino({ level: 'silent' }));
+  const { logger = pino({ level: 'silent' }), ...stores } = inject;
+  const app = buildApp(config, logger, stores);
   const server = createHttpServer(app, pino({ level: 'silent' }));
   const addr = await listen(server, 0, '127.0.0.1');
   return {
