@@ -11,9 +11,11 @@ import { CONTENT_TYPES, sniff } from './pipeline/formats.js';
 import { render } from './pipeline/index.js';
 import { contentEtag as etagOf } from './cache/etag.js';
 import type { PipelineLimits } from './pipeline/limits.js';
+import { purgeDerivatives } from './storage/purge.js';
+import { Revalidator } from './storage/revalidate.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from './storage/types.js';
 import { buildSegment, parseSegment } from './url/segment.js';
-import { RESERVED_SEGMENT, splitPath } from './url/path.js';
+import { encodeKey, RESERVED_SEGMENT, splitPath } from './url/path.js';
 
 /** Transport-neutral request: header names lower-case, url is the raw path plus query. */
 export interface AppRequest {
@@ -47,6 +49,11 @@ export interface AppOptions {
   memoryCacheBytes: number;
   memoryCacheTtlSeconds: number;
   logger: Logger;
+  /** 'stream' (default) sends the bytes; 'redirect' answers 302 to `{publicBase}/{derivative key}` once it is stored. */
+  delivery?: 'stream' | 'redirect';
+  publicBase?: string;
+  /** A derivative older than this is checked against its source's ETag and made again if it changed (0: never). */
+  revalidateSeconds?: number;
   /** Service endpoints under `/_/`, by name (`healthz` → `/_/healthz`). */
   serviceRoutes?: Record<string, (req: AppRequest) => Promise<AppResponse>>;
 }
@@ -60,17 +67,25 @@ export interface AppStats {
 
 interface Derivative extends StoredDerivative {
   cache: 'HIT' | 'MISS';
+  /** In the derivative store (a failed write leaves it in this response only). */
+  stored: boolean;
 }
 
 export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
   readonly stats: AppStats;
   readonly limiter: Limiter;
+  /**
+   * Deletes every derivative of a source from the store and from this process's hot set; other processes'
+   * hot sets let it go after memoryCacheTtlSeconds. Returns the derivative keys deleted.
+   */
+  purge(sourceKey: string): Promise<string[]>;
 }
 
 export function createApp(opts: AppOptions): App {
   const limiter = new Limiter(opts);
-  const flights = new SingleFlight<StoredDerivative>();
+  const flights = new SingleFlight<StoredDerivative & { stored: boolean }>();
+  const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds ?? 0, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
@@ -87,7 +102,7 @@ export function createApp(opts: AppOptions): App {
     return normalised;
   }
 
-  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative> {
+  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative & { stored: boolean }> {
     const rendered = await limiter.run(async () => {
       const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
       stats.transforms++;
@@ -101,23 +116,26 @@ export function createApp(opts: AppOptions): App {
       contentType: rendered.image.contentType,
       metadata,
     };
+    let stored = false;
     if (opts.derivatives) {
       try {
         await opts.derivatives.put(key, derivative.body, { contentType: derivative.contentType, cacheControl: opts.cacheControl, metadata });
+        stored = true;
       } catch (err) {
         // The client still gets its image; the next request will try to store it again.
         opts.logger.error({ err, key }, 'derivative write failed');
       }
     }
-    hot.set(key, derivative);
-    return derivative;
+    // A redirect can only point at a stored derivative, so an unstored one must not count as a hit there.
+    if (stored || opts.delivery !== 'redirect') hot.set(key, derivative);
+    return { ...derivative, stored };
   }
 
   async function derive(key: string, sourceKey: string, spec: TransformSpec): Promise<Derivative> {
     const found = await lookup(key);
-    if (found) {
+    if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
-      return { ...found, cache: 'HIT' };
+      return { ...found, cache: 'HIT', stored: true };
     }
     stats.misses++;
     const { value } = await flights.run(key, () => produce(key, sourceKey, spec));
@@ -131,6 +149,10 @@ export function createApp(opts: AppOptions): App {
     const vary: Record<string, string> = varyAccept ? { Vary: 'Accept' } : {};
     const key = derivativeKey(buildSegment(spec), sourceKey);
     const d = await derive(key, sourceKey, spec);
+    if (opts.delivery === 'redirect' && d.stored) {
+      // The redirect itself stays uncached: a purge must be able to take the target away.
+      return { status: 302, headers: { Location: `${opts.publicBase ?? ''}/${encodeKey(key)}`, 'Cache-Control': 'no-cache', 'X-Cache': d.cache, 'Content-Length': '0', ...vary } };
+    }
     const headers: Record<string, string> = {
       'Content-Type': d.contentType,
       ETag: d.etag,
@@ -166,7 +188,13 @@ export function createApp(opts: AppOptions): App {
     }
   }
 
-  return { handle, stats, limiter };
+  async function purge(sourceKey: string): Promise<string[]> {
+    const keys = opts.derivatives ? await purgeDerivatives(opts.derivatives, sourceKey) : [];
+    for (const k of keys) hot.delete(k);
+    return keys;
+  }
+
+  return { handle, stats, limiter, purge };
 }
 
 async function healthz(): Promise<AppResponse> {

@@ -3,14 +3,21 @@ import { pino } from 'pino';
 import { createApp, type App, type Logger } from './app.js';
 import type { Config } from './config/index.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
-import { openDerivativeStore, openSourceStore } from './storage/open.js';
+import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
+import type { DerivativeStore, SourceStore } from './storage/types.js';
+
+/** Stores built elsewhere (tests pointing at an emulator), instead of the ones the config names. */
+export interface StoreOverrides {
+  sources?: SourceStore;
+  derivatives?: DerivativeStore | null;
+}
 
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
-export function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel })): App {
+export function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): App {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
   return createApp({
-    sources: openSourceStore(config.source),
-    derivatives: openDerivativeStore(config.cache),
+    sources: stores.sources ?? openSourceStore(config.source, s3SettingsOf(config)),
+    derivatives: stores.derivatives !== undefined ? stores.derivatives : openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,
       maxInputPixels: config.maxInputPixels,
@@ -29,5 +36,8 @@ export function buildApp(config: Config, logger: Logger = pino({ level: config.l
     memoryCacheBytes: config.memoryCacheMb * 1024 * 1024,
     memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
     logger,
+    delivery: config.delivery,
+    publicBase: config.publicBase,
+    revalidateSeconds: config.revalidateSeconds,
   });
 }
