@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, DEFAULTS, loadConfig, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
+import { purge } from './purge.js';
 import { createHttpServer, listen } from '../server/http.js';
 
 function camel(flag: string): string {
@@ -36,6 +37,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
   addSettings(program.command('serve').description('serve images over HTTP')).action(async (opts: Record<string, string>) => {
     exitCode = await serve(flagsOf(opts));
   });
+  addSettings(program.command('purge').argument('<key>', 'source image key, e.g. 2024/06/cat.jpg')
+    .description('delete every stored derivative of a source image (after the source changed)'))
+    .action(async (key: string, opts: Record<string, string>) => {
+      exitCode = await purge(key, flagsOf(opts));
+    });
   program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
 
   try {

@@ -72,7 +72,9 @@ class S3Bucket {
       }
     } catch (err) {
       // The stream dies with a generic error when the deadline destroys it; report the deadline.
-      throw signal.aborted ? signal.reason : err;
+      if (signal.aborted) throw signal.reason;
+      if (err instanceof PayloadTooLarge) throw err;
+      throw new BadGateway(`S3 connection broke after ${total} bytes`, { cause: err });
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

@@ -24,8 +24,8 @@ export const S3_REGION = 'us-east-1';
 export interface S3TestServer {
   endpoint: string;
   port: number;
-  /** A client for this server with the given settings (path style, credentials of the emulator). */
-  client(settings?: Partial<S3Settings>, credentials?: typeof S3_CREDENTIALS): S3Client;
+  /** A client for this server (or for `via`, a proxy in front of it) with the emulator's credentials unless told. */
+  client(settings?: Partial<S3Settings>, options?: { credentials?: typeof S3_CREDENTIALS; via?: string }): S3Client;
   /** Environment that points the SDK's default chain at this server (for child processes and the CLI). */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -86,8 +86,10 @@ export async function startS3Server(buckets: string[], flavour: S3Flavour = 's3r
   return {
     endpoint,
     port,
-    client: (settings = {}, credentials = S3_CREDENTIALS) =>
-      createS3Client({ ...TEST_S3_SETTINGS, ...settings }, { endpoint, region: S3_REGION, credentials }),
+    client: (settings = {}, options = {}) => createS3Client(
+      { ...TEST_S3_SETTINGS, ...settings },
+      { endpoint: options.via ?? endpoint, region: S3_REGION, credentials: options.credentials ?? S3_CREDENTIALS },
+    ),
     env: {
       AWS_ENDPOINT_URL_S3: endpoint,
       AWS_REGION: S3_REGION,
