@@ -117,6 +117,9 @@ export function s3Failure(err: unknown, what: string, timeoutMs: number): Resize
   if (status === 503 || found.includes('SlowDown')) {
     return new ServiceUnavailable(`S3 is throttling while ${what}`, 2, { cause: err });
   }
+  if (status === 403) {
+    return new BadGateway(`S3 denied access while ${what} (HTTP 403): check the credentials and the bucket policy`, { cause: err });
+  }
   const name = found[0] ?? 'unknown error';
   return new BadGateway(`S3 error while ${what}: ${name}${status ? ` (HTTP ${status})` : ''}`, { cause: err });
 }
