@@ -21,9 +21,12 @@ function headsFor(key: string): number {
 }
 
 describe('revalidation against the source ETag', () => {
+  // Last-Modified has whole seconds, so a derivative can look up to 1 s older than it is: the steps below leave
+  // that much room on both sides of the interval.
+  const INTERVAL_S = 2;
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ revalidateSeconds: 1 }, { sources: w.sources, derivatives: w.derivatives });
+    srv = await startTestServer({ revalidateSeconds: INTERVAL_S }, { sources: w.sources, derivatives: w.derivatives });
   });
   after(async () => { await srv.close(); });
 
@@ -38,7 +41,7 @@ describe('revalidation against the source ETag', () => {
     assert.equal(within.headers.get('x-cache'), 'HIT');
     assert.equal(await widthOf(within), oldWidth);
 
-    await sleep(1100);
+    await sleep(INTERVAL_S * 1000 + 100);
     const after = await fetch(`${srv.url}/x40/changing.png`);
     assert.equal(after.headers.get('x-cache'), 'MISS');
     const newWidth = await widthOf(after);
@@ -53,7 +56,7 @@ describe('revalidation against the source ETag', () => {
   it('an unchanged source costs one HEAD per interval and no transform', async () => {
     await w.upload('steady.png', 'png/rgba.png');
     assert.equal((await fetch(`${srv.url}/x30/steady.png`)).headers.get('x-cache'), 'MISS');
-    await sleep(1100);
+    await sleep(INTERVAL_S * 1000 + 100);
     const transforms = srv.app.stats.transforms;
     const heads = headsFor('steady.png');
     for (let i = 0; i < 3; i++) {
@@ -106,7 +109,8 @@ describe('purge', () => {
   });
 
   it('`resizer purge <key>` deletes them from the bucket; other servers\' hot sets let go after their TTL', async () => {
-    const srv = await startTestServer({ memoryCacheTtlSeconds: 1 }, { sources: w.sources, derivatives: w.derivatives });
+    const TTL_S = 2;
+    const srv = await startTestServer({ memoryCacheTtlSeconds: TTL_S }, { sources: w.sources, derivatives: w.derivatives });
     const saved = { ...process.env };
     try {
       await w.upload('cli/cat photo.png', 'png/dice.png');
@@ -122,7 +126,7 @@ describe('purge', () => {
 
       // This server's hot set still has it until the TTL runs out.
       assert.equal((await fetch(`${srv.url}/44x/cli/cat%20photo.png`)).headers.get('x-cache'), 'HIT');
-      await sleep(1100);
+      await sleep(TTL_S * 1000 + 100);
       assert.equal((await fetch(`${srv.url}/44x/cli/cat%20photo.png`)).headers.get('x-cache'), 'MISS');
     } finally {
       process.env = saved;
