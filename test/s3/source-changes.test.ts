@@ -53,10 +53,21 @@ describe('revalidation against the source ETag', () => {
     assert.equal(await widthOf(again), newWidth);
   });
 
-  it('an unchanged source costs one HEAD per interval and no transform', async () => {
+  it('an unchanged source costs one HEAD per interval and no transform; a failing check serves the stored one', async () => {
     await w.upload('steady.png', 'png/rgba.png');
+    await w.upload('flaky.png', 'png/rgba.png');
     assert.equal((await fetch(`${srv.url}/x30/steady.png`)).headers.get('x-cache'), 'MISS');
+    assert.equal((await fetch(`${srv.url}/x30/flaky.png`)).headers.get('x-cache'), 'MISS');
     await sleep(INTERVAL_S * 1000 + 100);
+    w.proxy.inject({ kind: 'status', status: 500 }, (r) => r.method === 'HEAD' && r.url.endsWith('/flaky.png'));
+    try {
+      const res = await fetch(`${srv.url}/x30/flaky.png`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-cache'), 'HIT');
+      assert.ok(headsFor('flaky.png') > 0, 'the source was not checked');
+    } finally {
+      w.proxy.heal();
+    }
     const transforms = srv.app.stats.transforms;
     const heads = headsFor('steady.png');
     for (let i = 0; i < 3; i++) {
