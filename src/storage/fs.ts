@@ -153,7 +153,11 @@ export class FsDerivativeStore implements DerivativeStore {
 
   async delete(key: string): Promise<void> {
     const { data, meta } = this.paths(key);
-    await Promise.all([fsp.rm(data, { force: true }), fsp.rm(meta, { force: true })]);
+    try {
+      await Promise.all([fsp.rm(data, { force: true }), fsp.rm(meta, { force: true })]);
+    } catch (err) {
+      throw storageFailure(err, 'deleting a derivative');
+    }
   }
 
   async *listSegments(): AsyncIterable<string> {

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FsDerivativeStore } from '../../src/storage/fs.js';
+import { purgeDerivatives } from '../../src/storage/purge.js';
+
+describe('purgeDerivatives (fs)', () => {
+  it('deletes {segment}/{key} in every segment and nothing else', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-purge-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      const put = (key: string) => store.put(key, Buffer.from(key), { contentType: 'image/jpeg' });
+      // More segments than deletes run at once, so batching is exercised.
+      const segments = Array.from({ length: 11 }, (_, i) => `${100 + i}x`);
+      for (const s of segments) await put(`${s}/2024/cat.jpg`);
+      await put('100x/2024/dog.jpg');
+      await put('100x/2024/cat.jpg.bak');
+
+      const deleted = await purgeDerivatives(store, '2024/cat.jpg');
+      assert.deepEqual(deleted.sort(), segments.map((s) => `${s}/2024/cat.jpg`).sort());
+      for (const s of segments) assert.equal(await store.get(`${s}/2024/cat.jpg`), null);
+      assert.ok(await store.get('100x/2024/dog.jpg'));
+      assert.ok(await store.get('100x/2024/cat.jpg.bak'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a key that could leave the store', async () => {
+    const store = new FsDerivativeStore(join(tmpdir(), 'resizer-purge-never-made'));
+    await assert.rejects(purgeDerivatives(store, '../etc/passwd'), { status: 400 });
+  });
+});
