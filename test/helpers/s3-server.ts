@@ -97,9 +97,11 @@ export async function startS3Server(buckets: string[], flavour: S3Flavour = 's3r
       AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     },
     async close() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await rm(directory, { recursive: true, force: true });
     },
   };
