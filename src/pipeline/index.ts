@@ -122,7 +122,9 @@ async function svgSize(input: Buffer, spec: TransformSpec, meta: Metadata, limit
   if (!ratios.length) return nominal;
   const wanted = spec.fit === 'cover' || spec.fit === 'outside' || spec.fit === 'fill' ? Math.max(...ratios) : Math.min(...ratios);
   const fits = Math.sqrt(limits.maxInputPixels / (nominal.width * nominal.height));
-  const scale = Math.min(wanted, fits, MAX_DENSITY / SVG_DPI);
+  let scale = Math.min(wanted, fits, MAX_DENSITY / SVG_DPI);
+  // librsvg rounds the rasterised size; stay under the pixel limit whichever way it rounds.
+  while (scale > 1 && Math.ceil(nominal.width * scale) * Math.ceil(nominal.height * scale) > limits.maxInputPixels) scale *= 0.999;
   if (scale <= 1) return nominal;
   options.density = SVG_DPI * scale;
   try {
