@@ -97,7 +97,7 @@ export function createApp(opts: AppOptions): App {
     if (!opts.derivatives) return null;
     const stored = await opts.derivatives.get(key);
     if (!stored) return null;
-    const normalised = withContentType(stored);
+    const normalised = withCreationTime(withContentType(stored));
     hot.set(key, normalised);
     return normalised;
   }
@@ -108,11 +108,14 @@ export function createApp(opts: AppOptions): App {
       stats.transforms++;
       return { source, image: await render(source.body, spec, opts.limits) };
     });
-    const metadata = { 'source-etag': rendered.source.etag };
+    // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
+    // (file mtime, S3 LastModified) ticks later than the miss that answered first.
+    const created = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const metadata = { 'source-etag': rendered.source.etag, created: created.toISOString() };
     const derivative: StoredDerivative = {
       body: rendered.image.body,
       etag: etagOf(rendered.image.body),
-      lastModified: new Date(Math.floor(Date.now() / 1000) * 1000),
+      lastModified: created,
       contentType: rendered.image.contentType,
       metadata,
     };
@@ -199,6 +202,11 @@ export function createApp(opts: AppOptions): App {
 
 async function healthz(): Promise<AppResponse> {
   return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'ok\n' };
+}
+
+function withCreationTime(d: StoredDerivative): StoredDerivative {
+  const created = Date.parse(d.metadata.created ?? '');
+  return Number.isNaN(created) ? d : { ...d, lastModified: new Date(created) };
 }
 
 /** Files placed by hand carry no content type: trust the bytes, not the name. */

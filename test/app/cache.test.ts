@@ -103,6 +103,17 @@ describe('conditional requests', () => {
     }
   });
 
+  it('gives a miss and the later disk hits one Last-Modified', async () => {
+    const miss = await fetch(`${srv.url}/70x70/b.jpg`);
+    await miss.arrayBuffer();
+    // Let the store's own clock move on: the hit must still report the miss's time.
+    await new Promise((r) => setTimeout(r, 1100));
+    const hit = await fetch(`${srv.url}/70x70/b.jpg`);
+    await hit.arrayBuffer();
+    assert.equal(hit.headers.get('x-cache'), 'HIT');
+    assert.equal(hit.headers.get('last-modified'), miss.headers.get('last-modified'));
+  });
+
   it('answers If-Modified-Since with 304 when the derivative is not newer', async () => {
     const first = await fetch(`${srv.url}/90x90/b.jpg`);
     await first.arrayBuffer();
