@@ -83,7 +83,8 @@ export function planResize(spec: TransformSpec, src: Size, frames: number, limit
   const f = limitFactor(out, frames, limits);
   if (f < 1) {
     // Too big: ask for the largest output inside the limits, with the same shape and the same crop.
-    const clamped = { width: Math.max(1, Math.floor(out.width * f)), height: Math.max(1, Math.floor(out.height * f)) };
+    // The epsilon keeps a side that is exactly at its limit from losing a pixel to floating point.
+    const clamped = { width: Math.max(1, Math.floor(out.width * f + 1e-9)), height: Math.max(1, Math.floor(out.height * f + 1e-9)) };
     const keepsShape = fit === 'inside' || fit === 'outside' || box.width === undefined || box.height === undefined;
     return planBox(spec, src, clamped, keepsShape ? 'inside' : fit, enlarge);
   }
