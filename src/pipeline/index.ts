@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType, ServiceUnavailable } from '../errors/index.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { TransformSpec } from '../ops/spec.js';
@@ -7,6 +7,7 @@ import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff,
 import { deviceBox, planResize, type Size } from './geometry.js';
 import { DEFAULT_MAX_FRAMES, DEFAULT_MAX_SVG_BYTES, type PipelineLimits } from './limits.js';
 import { STEPS, type RenderPlan, type RGBA, type Step, type StepInput } from './steps.js';
+import { rasteriseSvg, type Raster } from './svg-process.js';
 
 export { ENCODERS } from './encoders.js';
 export { STEPS, type Step, type StepInput } from './steps.js';
@@ -60,12 +61,11 @@ export async function render(input: Buffer, spec: TransformSpec, limits: Pipelin
   const { meta, source } = await inspect(input, limits);
   const format = spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
   const animated = animates(spec, meta, format, limits);
-  const options: SharpOptions = { limitInputPixels: limits.maxInputPixels, sequentialRead: true, animated };
-  const base = source === 'svg' ? await svgSize(input, spec, meta, limits, options) : pageSize(meta);
   try {
-    const work = spec.trim ? await trimmedSize(input, options, spec) : orientedSize(base, meta, spec);
+    const { open, size } = source === 'svg' ? await openSvg(input, spec, meta, limits) : openImage(input, meta, limits, animated);
+    const work = spec.trim ? await trimmedSize(open, spec) : orientedSize(size, meta, spec);
     const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
-    let img = sharp(input, options).timeout({ seconds: limits.timeoutSeconds });
+    let img = open().timeout({ seconds: limits.timeoutSeconds });
     const stepInput: StepInput = { spec, meta, source, limits, plan };
     for (const step of steps) img = step.apply(img, stepInput);
     img = ENCODERS[format](img, spec);
@@ -75,6 +75,30 @@ export async function render(input: Buffer, spec: TransformSpec, limits: Pipelin
   } catch (err) {
     throw decodeError(err);
   }
+}
+
+/** A fresh pipeline over the decoded source (sharp pipelines are single-use), and the source's page size. */
+interface Opened {
+  open: () => Sharp;
+  size: Size;
+}
+
+function openImage(input: Buffer, meta: Metadata, limits: PipelineLimits, animated: boolean): Opened {
+  const options: SharpOptions = { limitInputPixels: limits.maxInputPixels, sequentialRead: true, animated };
+  return { open: () => sharp(input, options), size: pageSize(meta) };
+}
+
+/** SVG is drawn in a child process with a hard time limit; the pipeline then works on its pixels. */
+async function openSvg(input: Buffer, spec: TransformSpec, meta: Metadata, limits: PipelineLimits): Promise<Opened> {
+  const density = svgDensity(spec, pageSize(meta), limits);
+  let raster: Raster;
+  try {
+    raster = await rasteriseSvg(input, density, limits.maxInputPixels, limits.timeoutSeconds);
+  } catch (err) {
+    throw decodeError(err);
+  }
+  const { width, height, channels } = raster.info;
+  return { open: () => sharp(raster.data, { raw: { width, height, channels } }), size: { width, height } };
 }
 
 /**
@@ -104,34 +128,27 @@ function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
 }
 
 /** Trim's result depends on the pixels, so a first pass finds it; only requests with `trim` pay for it. */
-async function trimmedSize(input: Buffer, options: SharpOptions, spec: TransformSpec): Promise<Size> {
-  let img = sharp(input, options).autoOrient();
+async function trimmedSize(open: () => Sharp, spec: TransformSpec): Promise<Size> {
+  let img = open().autoOrient();
   if (spec.rotate === 90 || spec.rotate === 270) img = img.rotate(spec.rotate);
   const { info } = await img.trim().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height };
 }
 
 /**
- * Rasterises an SVG as large as the box needs (at most the input pixel limit), so a vector source is never
- * upscaled from its nominal size. Sets the density in `options` and returns the rasterised size.
+ * The density at which to rasterise an SVG so it is as large as the box needs (at most the input pixel
+ * limit): a vector source is never upscaled from its nominal size.
  */
-async function svgSize(input: Buffer, spec: TransformSpec, meta: Metadata, limits: PipelineLimits, options: SharpOptions): Promise<Size> {
-  const nominal = pageSize(meta);
+function svgDensity(spec: TransformSpec, nominal: Size, limits: PipelineLimits): number {
   const box = deviceBox(spec);
   const ratios = [box.width && box.width / nominal.width, box.height && box.height / nominal.height].filter((r): r is number => !!r);
-  if (!ratios.length) return nominal;
+  if (!ratios.length) return SVG_DPI;
   const wanted = spec.fit === 'cover' || spec.fit === 'outside' || spec.fit === 'fill' ? Math.max(...ratios) : Math.min(...ratios);
   const fits = Math.sqrt(limits.maxInputPixels / (nominal.width * nominal.height));
   let scale = Math.min(wanted, fits, MAX_DENSITY / SVG_DPI);
   // librsvg rounds the rasterised size; stay under the pixel limit whichever way it rounds.
   while (scale > 1 && Math.ceil(nominal.width * scale) * Math.ceil(nominal.height * scale) > limits.maxInputPixels) scale *= 0.999;
-  if (scale <= 1) return nominal;
-  options.density = SVG_DPI * scale;
-  try {
-    return pageSize(await sharp(input, options).metadata());
-  } catch (err) {
-    throw decodeError(err);
-  }
+  return scale <= 1 ? SVG_DPI : SVG_DPI * scale;
 }
 
 const WHITE: RGBA = { r: 255, g: 255, b: 255, alpha: 1 };
