@@ -1,5 +1,6 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType, ServiceUnavailable } from '../errors/index.js';
+import { normalise } from '../ops/normalise.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
@@ -57,13 +58,15 @@ function refuseSvg(input: Buffer, limits: PipelineLimits): void {
   if (input.length > max) throw new PayloadTooLarge(`SVG source is ${input.length} bytes, over the limit of ${max}`);
 }
 
-export async function render(input: Buffer, spec: TransformSpec, limits: PipelineLimits, steps: readonly Step[] = STEPS): Promise<Rendered> {
+export async function render(input: Buffer, requested: TransformSpec, limits: PipelineLimits, steps: readonly Step[] = STEPS): Promise<Rendered> {
+  // The URL parser normalises already; callers that build a spec by hand get the same meaning.
+  const spec = normalise(requested);
   const { meta, source } = await inspect(input, limits);
   const format = spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
   const animated = animates(spec, meta, format, limits);
   try {
     const { open, size } = source === 'svg' ? await openSvg(input, spec, meta, limits) : openImage(input, meta, limits, animated);
-    const work = spec.trim ? await trimmedSize(open, spec) : orientedSize(size, meta, spec);
+    const work = spec.trim ? await trimmedSize(open, spec, limits) : orientedSize(size, meta, spec);
     const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
     let img = open().timeout({ seconds: limits.timeoutSeconds });
     const stepInput: StepInput = { spec, meta, source, limits, plan };
@@ -128,8 +131,8 @@ function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
 }
 
 /** Trim's result depends on the pixels, so a first pass finds it; only requests with `trim` pay for it. */
-async function trimmedSize(open: () => Sharp, spec: TransformSpec): Promise<Size> {
-  let img = open().autoOrient();
+async function trimmedSize(open: () => Sharp, spec: TransformSpec, limits: PipelineLimits): Promise<Size> {
+  let img = open().timeout({ seconds: limits.timeoutSeconds }).autoOrient();
   if (spec.rotate === 90 || spec.rotate === 270) img = img.rotate(spec.rotate);
   const { info } = await img.trim().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height };
