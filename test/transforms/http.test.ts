@@ -89,4 +89,18 @@ describe('transform options over HTTP', () => {
       assert.match(body.toString(), new RegExp(`for option but received "${typo}"`));
     }
   });
+
+  it('in redirect delivery, auto redirects to the concrete derivative with Vary: Accept', async () => {
+    const redirecting = await startTestServer({ delivery: 'redirect', publicBase: 'https://img.example.com' });
+    try {
+      const res = await fetch(`${redirecting.url}/60x,auto/${SOURCE}`, { headers: { Accept: CHROME }, redirect: 'manual' });
+      assert.equal(res.status, 302);
+      assert.equal(decodeURIComponent(res.headers.get('location') ?? ''), `https://img.example.com/60x,avif/${SOURCE}`);
+      assert.equal(res.headers.get('vary'), 'Accept');
+      const stored = await sharp(join(redirecting.cacheDir, '60x,avif', SOURCE)).metadata();
+      assert.deepEqual([stored.compression, stored.width], ['av1', 60]);
+    } finally {
+      await redirecting.close();
+    }
+  });
 });
