@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ServiceUnavailable } from '../errors/index.js';
+import { ServiceUnavailable, Unprocessable } from '../errors/index.js';
 
 export interface Raster {
   data: Buffer;
@@ -12,11 +13,18 @@ const ownExtension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 const WORKER = fileURLToPath(new URL(`./svg-worker.${ownExtension}`, import.meta.url));
 const LOADER = ownExtension === 'ts' ? ['--import', 'tsx'] : [];
 
+/** Resident memory the rasteriser may use: a raster at the default pixel limit is 200 MB, librsvg a few times that. */
+export const DEFAULT_SVG_MAX_RSS = 1024 * 1024 * 1024;
+const RSS_POLL_MS = 50;
+
 /**
  * Rasterises an SVG in a child process killed at the time budget: the only hard bound on librsvg, which
- * checks no timeout while it draws. Costs a process start (~0.1 s) per SVG miss; derivatives are cached.
+ * checks no timeout while it draws. On Linux the child is also killed when its resident memory passes
+ * `maxRssBytes`. Costs a process start (~0.1 s) per SVG miss; derivatives are cached.
  */
-export function rasteriseSvg(svg: Buffer, density: number, maxPixels: number, timeoutSeconds: number): Promise<Raster> {
+export function rasteriseSvg(
+  svg: Buffer, density: number, maxPixels: number, timeoutSeconds: number, maxRssBytes = DEFAULT_SVG_MAX_RSS,
+): Promise<Raster> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...LOADER, WORKER, String(density), String(maxPixels)], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -24,14 +32,22 @@ export function rasteriseSvg(svg: Buffer, density: number, maxPixels: number, ti
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let tooBig = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutSeconds * 1000);
+    const watch = setInterval(() => {
+      void residentBytes(child.pid).then((rss) => {
+        if (rss !== undefined && rss > maxRssBytes && child.exitCode === null) { tooBig = true; child.kill('SIGKILL'); }
+      });
+    }, RSS_POLL_MS);
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.stdin.on('error', () => { /* the child died early; its exit says why */ });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => { clearTimeout(timer); clearInterval(watch); reject(e); });
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearInterval(watch);
       if (timedOut) return reject(new ServiceUnavailable('Image took too long to process', 5));
+      if (tooBig) return reject(new Unprocessable(`SVG needs more than ${Math.round(maxRssBytes / 2 ** 20)} MiB to render`));
       if (code !== 0) return reject(new Error(Buffer.concat(err).toString() || `SVG rasteriser exited with ${code}`));
       const all = Buffer.concat(out);
       const newline = all.indexOf(10);
@@ -44,4 +60,15 @@ export function rasteriseSvg(svg: Buffer, density: number, maxPixels: number, ti
     });
     child.stdin.end(svg);
   });
+}
+
+/** The process's resident set from /proc (Linux); undefined elsewhere or once it has gone. */
+async function residentBytes(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { PayloadTooLarge, UnsupportedMediaType, Unprocessable } from '../../src/errors/index.js';
+import { rasteriseSvg } from '../../src/pipeline/svg-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { fixture, meanDiff, pixel, raw, transform } from './helpers.js';
 
@@ -149,5 +150,19 @@ describe('SVG time budget', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('SVG memory bound', () => {
+  it('the rasteriser is killed when its memory passes the bound (422) where /proc shows it', async () => {
+    // A bound below any node process's footprint: the watchdog must fire, whatever the SVG.
+    const starved = rasteriseSvg(fixture(LOGO), 72 * 4, 50_000_000, 20, 8 * 1024 * 1024);
+    if (process.platform === 'linux') {
+      await assert.rejects(starved, (err: unknown) => err instanceof Unprocessable && /more than 8 MiB/.test(err.message));
+    } else {
+      assert.equal((await starved).info.width, 736 * 4, 'no /proc: time is the only bound');
+    }
+    const ok = await rasteriseSvg(fixture(LOGO), 72, 50_000_000, 20);
+    assert.deepEqual([ok.info.width, ok.info.height, ok.data.length], [736, 552, 736 * 552 * 4]);
   });
 });
