@@ -11,7 +11,8 @@ export interface Raster {
 // Run as TypeScript under tsx (tests, dev) and as JavaScript once built.
 const ownExtension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 const WORKER = fileURLToPath(new URL(`./svg-worker.${ownExtension}`, import.meta.url));
-const LOADER = ownExtension === 'ts' ? ['--import', 'tsx'] : [];
+// Resolved from here, not from the working directory; tsx is a dev dependency, so only looked up under tsx.
+const LOADER = ownExtension === 'ts' ? ['--import', import.meta.resolve('tsx')] : [];
 
 /** Resident memory the rasteriser may use: a raster at the default pixel limit is 200 MB, librsvg a few times that. */
 export const DEFAULT_SVG_MAX_RSS = 1024 * 1024 * 1024;
