@@ -1,6 +1,6 @@
 /**
  * Measures AVIF effort levels against WebP on the photo fixtures: bytes, SSIM against the unencoded resize,
- * and encode time. Numbers go to docs/encoders.md.  Run: node --import tsx scripts/measure-encoders.ts
+ * and encode time. Numbers go to docs/encoders.md.  Run: node --import tsx scripts/measure-encoders.ts [name filter]
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -11,11 +11,15 @@ const FIXTURES = new URL('../test/fixtures/', import.meta.url).pathname;
 const PHOTOS = ['photos/Kleiber_by_Lukas_Baubkus.jpg', 'photos/issue70.jpg', 'progressive/flower.png.im_q85_420.jpg', 'heif/example.avif'];
 const RUNS = 3;
 
-const candidates: [string, (img: Sharp) => Sharp][] = [
+type Candidate = [string, (img: Sharp) => Sharp];
+const all: Candidate[] = [
   ['webp q80 effort 4', (img) => img.webp({ quality: 80, effort: 4 })],
   ['jpeg q80 (mozjpeg)', (img) => img.jpeg({ quality: 80, mozjpeg: true })],
-  ...[0, 1, 2, 3, 4, 6].map((effort): [string, (img: Sharp) => Sharp] => [`avif q50 effort ${effort}`, (img) => img.avif({ quality: 50, effort })]),
+  ...[0, 1, 2, 3, 4, 6].map((effort): Candidate => [`avif q50 effort ${effort}`, (img) => img.avif({ quality: 50, effort })]),
+  // Quality-matched to WebP q80's SSIM.
+  ...[0, 3].map((effort): Candidate => [`avif q60 effort ${effort}`, (img) => img.avif({ quality: 60, effort })]),
 ];
+const candidates = all.filter(([name]) => !process.argv[2] || name.includes(process.argv[2]));
 
 sharp.concurrency(1);
 const rows: Record<string, { bytes: number; ssim: number; ms: number }> = {};
