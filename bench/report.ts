@@ -1,0 +1,194 @@
+import type { CellResult } from './lib/stats.js';
+import { WORKLOADS } from './workloads.js';
+
+export interface Row extends CellResult {
+  workload: string;
+  contender: string;
+  c: number;
+}
+
+export interface Report {
+  env: Record<string, unknown> & { date: string; cpus: number; cpuModel: string; node: string; sharp: string; vips: string };
+  notes: string[];
+  rows: Row[];
+  outputs: { workload: string; contender: string; bytes: number; width: number; height: number; format: string; ms: number; cache: string }[];
+  unavailable: { workload: string; contender: string; why: string }[];
+  coldStart?: { path: string; runs: number; missMedian: number; missMin: number; hitMedian: number; hitMin: number; nodeMedian: number };
+  avif?: { requestAvif: number; requestWebp: number; encodeAvif: number; encodeWebp: number } | { error: string };
+}
+
+const MB = 2 ** 20;
+const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const rate = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)}×`);
+const CONTENDER_NAMES: Record<string, string> = {
+  ours: 'resizer (ours)', bare: 'bare sharp loop (limit)', ipx: 'ipx over HTTP', gm: 'GraphicsMagick over HTTP', nginx: 'nginx static file',
+};
+
+function table(head: string[], body: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+interface Target { name: string; status: 'met' | 'missed' | 'n/a'; detail: string }
+
+function targets(r: Report): Target[] {
+  const out: Target[] = [];
+  const row = (w: string, c: string, n: number) => r.rows.find((x) => x.workload === w && x.contender === c && x.c === n);
+  const missIds = WORKLOADS.filter((w) => w.kind === 'miss').map((w) => w.id);
+  const cs = [...new Set(r.rows.map((x) => x.c))].sort((a, b) => a - b);
+  const vs = (peer: string, min: number, label: string, ids = missIds) => {
+    const parts: string[] = [];
+    let ok = true;
+    let any = false;
+    for (const w of ids) {
+      for (const c of cs) {
+        const a = row(w, 'ours', c);
+        const b = row(w, peer, c);
+        if (!a || !b || !b.okPerSec) continue;
+        any = true;
+        const q = a.okPerSec / b.okPerSec;
+        if (q < min) { ok = false; parts.push(`${w} c=${c}: ${q.toFixed(2)}×`); }
+      }
+    }
+    out.push({ name: label, status: any ? (ok ? 'met' : 'missed') : 'n/a', detail: any ? (ok ? 'every cell' : `short: ${parts.join('; ')}`) : 'not measured' });
+  };
+  vs('bare', 0.95, 'miss path ≥ 0.95× bare sharp at every concurrency');
+  vs('ipx', 1.0, 'miss path ≥ 1.0× ipx throughput');
+  {
+    const worse: string[] = [];
+    let any = false;
+    for (const w of missIds) for (const c of cs) {
+      const a = row(w, 'ours', c); const b = row(w, 'ipx', c);
+      if (!a || !b) continue;
+      any = true;
+      if (a.p99 >= b.p99) worse.push(`${w} c=${c}: p99 ${f1(a.p99)} vs ${f1(b.p99)} ms`);
+      if ((a.peakRss ?? 0) >= (b.peakRss ?? Infinity)) worse.push(`${w} c=${c}: RSS ${f1((a.peakRss ?? 0) / MB)} vs ${f1((b.peakRss ?? 0) / MB)} MB`);
+    }
+    out.push({ name: 'lower p99 and lower RSS than ipx', status: any ? (worse.length ? 'missed' : 'met') : 'n/a', detail: worse.length ? worse.join('; ') : any ? 'every cell' : 'not measured' });
+  }
+  vs('gm', 5, 'miss path ≥ 5× GraphicsMagick');
+  {
+    const parts: string[] = [];
+    let ok = true;
+    let any = false;
+    const top = Math.max(...cs);
+    for (const w of missIds) {
+      const one = row(w, 'ours', 1); const hi = row(w, 'ours', top);
+      if (!one || !hi || top <= 1) continue;
+      any = true;
+      const q = hi.p99 / one.p50;
+      if (!(q <= 4)) ok = false;
+      parts.push(`${w}: p99 ${f1(hi.p99)} ms = ${q.toFixed(1)}× (${f1(one.p50)} ms), refused ${rate(hi.otherPerSec)}/s at p99 ${f1(hi.otherP99)} ms`);
+    }
+    out.push({ name: `overload c=${top}: admitted p99 ≤ 4× single-request latency, rest refused fast`, status: any ? (ok ? 'met' : 'missed') : 'n/a', detail: parts.join('; ') || 'not measured' });
+  }
+  vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static', ['hit', 'revalidate']);
+  {
+    const top = Math.max(...cs);
+    const over: string[] = [];
+    let worst = 0;
+    let any = false;
+    for (const w of WORKLOADS.map((x) => x.id)) {
+      const hi = row(w, 'ours', top);
+      if (!hi?.peakRss) continue;
+      any = true;
+      worst = Math.max(worst, hi.peakRss);
+      if (hi.peakRss > 300 * MB) over.push(`${w}: ${f1(hi.peakRss / MB)} MB`);
+    }
+    out.push({ name: `peak RSS ≤ 300 MB at c=${top} on every workload`, status: any ? (over.length ? 'missed' : 'met') : 'n/a', detail: over.length ? over.join('; ') : `worst ${f1(worst / MB)} MB` });
+  }
+  if (r.avif && 'requestAvif' in r.avif) {
+    const q = r.avif.requestAvif / r.avif.requestWebp;
+    out.push({ name: 'AVIF default effort ≤ 3× WebP latency, same size', status: q <= 3 ? 'met' : 'missed', detail: `request ${f1(r.avif.requestAvif)} vs ${f1(r.avif.requestWebp)} ms = ${q.toFixed(2)}×; encode alone ${f1(r.avif.encodeAvif)} vs ${f1(r.avif.encodeWebp)} ms = ${(r.avif.encodeAvif / r.avif.encodeWebp).toFixed(2)}×` });
+  } else {
+    out.push({ name: 'AVIF default effort ≤ 3× WebP latency, same size', status: 'n/a', detail: r.avif && 'error' in r.avif ? r.avif.error : 'not measured' });
+  }
+  if (r.coldStart) {
+    const cs0 = r.coldStart;
+    out.push({ name: 'cold start to first response ≤ 300 ms', status: cs0.missMedian <= 300 && cs0.hitMedian <= 300 ? 'met' : 'missed', detail: `first resize ${f1(cs0.missMedian)} ms, first hit ${f1(cs0.hitMedian)} ms (medians of ${cs0.runs}; node -e 0 alone ${f1(cs0.nodeMedian)} ms)` });
+  }
+  return out;
+}
+
+export function renderReport(r: Report): { console: string; markdown: string } {
+  const md: string[] = [];
+  const e = r.env;
+  md.push('# Benchmarks');
+  md.push('');
+  md.push(`Written by \`npm run bench\` (bench/run.ts) on ${e.date.slice(0, 16).replace('T', ' ')} UTC in ${String(e.runSeconds)} s.`);
+  md.push('');
+  md.push(`- Machine: ${e.cpus} × ${e.cpuModel}; load average ${String(e.loadAvgAtStart)} at start, ${String(e.loadAvgAtEnd)} at end.`);
+  md.push(`- Node ${e.node}, sharp ${e.sharp}, libvips ${e.vips}; ipx ${String(e.ipx)} (with its own sharp ${String(e.ipxSharp)}), GraphicsMagick ${String(e.gm)}, nginx ${String(e.nginx)}.`);
+  md.push(`- Load: autocannon ${String(e.autocannon)} in its own process for transform cells; wrk ${String(e.wrk)} (one thread) for the hit and 304 cells${e.hasWrk ? '' : ' (wrk missing: autocannon used)'}. ${String(e.durationS)} s per cell, keep-alive, one request in flight per connection, 127.0.0.1 only.`);
+  if (e.oursArgs) md.push(`- Our server ran with extra flags: \`${String(e.oursArgs)}\`.`);
+  for (const n of r.notes) md.push(`- ${n}`);
+  md.push('');
+  md.push('**ok/s** counts successful responses (200; 304 on the revalidation rows); **refused/s** counts the rest (503 under overload). ' +
+    'p50/p99 are latencies of the successful responses. **RSS** is the peak resident memory of the contender\'s whole process tree during the cell (in brackets: its largest single process, e.g. our server without the launcher that re-executes it with MALLOC_ARENA_MAX). ' +
+    '**ours ÷ it** is our ok/s divided by that contender\'s ok/s at the same concurrency (>1: we are faster). **gen CPU** is the load generator\'s CPU time as a share of one core.');
+  md.push('');
+
+  md.push('## Targets');
+  md.push('');
+  md.push(table(['target', 'status', 'numbers'], targets(r).map((t) => [t.name, t.status === 'met' ? '**met**' : t.status === 'missed' ? '**missed**' : 'n/a', t.detail])));
+  md.push('');
+
+  const text: string[] = [];
+  for (const w of WORKLOADS) {
+    const rows = r.rows.filter((x) => x.workload === w.id);
+    const gone = r.unavailable.filter((x) => x.workload === w.id);
+    if (!rows.length && !gone.length) continue;
+    md.push(`## ${w.title}`);
+    md.push('');
+    md.push(`Ours: \`GET ${w.ours}\`${w.kind === 'revalidate' ? ' with `If-None-Match`' : ''}${w.ipx ? `; ipx: \`${w.ipx}\`` : ''}${w.gm ? `; gm: \`${w.gm}\`` : ''}.`);
+    const outs = r.outputs.filter((o) => o.workload === w.id && o.width > 0);
+    if (outs.length) md.push(`Outputs: ${outs.map((o) => `${o.contender} ${o.width}×${o.height} ${o.format} ${(o.bytes / 1024).toFixed(1)} KiB`).join('; ')}.`);
+    for (const g of gone) md.push(`- ${g.contender}: not measured — ${g.why}`);
+    md.push('');
+    const body: string[][] = [];
+    for (const contender of ['ours', 'bare', 'ipx', 'gm', 'nginx']) {
+      for (const row of rows.filter((x) => x.contender === contender).sort((a, b) => a.c - b.c)) {
+        const mine = rows.find((x) => x.contender === 'ours' && x.c === row.c);
+        body.push([
+          CONTENDER_NAMES[contender] ?? contender, String(row.c), rate(row.okPerSec), f1(row.p50), f1(row.p99),
+          row.otherPerSec ? `${rate(row.otherPerSec)} (p99 ${f1(row.otherP99)} ms)` : '0',
+          row.peakRss ? f1(row.peakRss / MB) + (row.peakRssLargest && row.peakRssLargest < row.peakRss * 0.95 ? ` (${f1(row.peakRssLargest / MB)})` : '') : '–',
+          contender === 'ours' || !mine ? '' : ratio(mine.okPerSec / row.okPerSec),
+          row.loadGenCpu !== undefined ? `${(row.loadGenCpu * 100).toFixed(0)} %` : '–',
+        ]);
+      }
+    }
+    if (body.length) {
+      const t = table(['contender', 'c', 'ok/s', 'p50 ms', 'p99 ms', 'refused/s', 'RSS MB', 'ours ÷ it', 'gen CPU'], body);
+      md.push(t);
+      text.push(`\n${w.title}\n${t}`);
+    }
+    md.push('');
+  }
+
+  if (r.coldStart) {
+    const c = r.coldStart;
+    md.push('## Cold start');
+    md.push('');
+    md.push(`Process start (spawn of \`node bin/resizer.js serve\`) to the first complete response of \`GET ${c.path}\`, polling the port every 2 ms; median of ${c.runs} (min in brackets).`);
+    md.push('');
+    md.push(table(['case', 'x', 'ms'], [
+      ['first resized response (cache none)', '', `${f1(c.missMedian)} (${f1(c.missMin)})`],
+      ['first cache hit (derivative on disk)', '', `${f1(c.hitMedian)} (${f1(c.hitMin)})`],
+      ['`node -e 0`, for reference', '', f1(c.nodeMedian)],
+    ]).replace(/\| x \|/, '| |'));
+    md.push('');
+  }
+  if (r.avif && 'requestAvif' in r.avif) {
+    md.push('## AVIF against WebP, same size (Kleiber → fit 400 px), one request at a time');
+    md.push('');
+    md.push(table(['measure', 'x', 'AVIF ms', 'WebP ms', 'ratio'], [
+      ['whole request on our server (median)', '', f1(r.avif.requestAvif), f1(r.avif.requestWebp), ratio(r.avif.requestAvif / r.avif.requestWebp)],
+      ['encode alone, 400 px pixels in memory', '', f1(r.avif.encodeAvif), f1(r.avif.encodeWebp), ratio(r.avif.encodeAvif / r.avif.encodeWebp)],
+    ]).replace(/\| x \|/, '| |'));
+    md.push('');
+  }
+  const markdown = md.join('\n');
+  const summary = targets(r).map((t) => `${t.status.padEnd(7)} ${t.name}: ${t.detail}`).join('\n');
+  return { console: `${text.join('\n')}\n\nTargets\n${summary}`, markdown };
+}

@@ -1,0 +1,458 @@
+/**
+ * npm run bench: our server against the limit (bare sharp), the peers (ipx, GraphicsMagick) and the hit
+ * ceiling (nginx), same images, same sizes, same run; writes docs/benchmarks.md and bench/results/*.json.
+ *
+ * Options (also as env): --duration S (BENCH_DURATION, seconds per cell, default 5), --c 1,2,8,32,
+ * --only id,id (workload ids), --contenders ours,bare,ipx,gm,nginx, --quick (1.5 s cells),
+ * --ours-args "..." (BENCH_OURS_ARGS: extra flags for our server), --label NAME (results file name),
+ * --no-doc (do not write docs/benchmarks.md), --no-build (use dist/ as it is).
+ */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { BareJob } from './bare-worker.js';
+import type { LoadJob } from './lib/load-worker.js';
+import { cpuModel, cpuMs, freePort, get, processTree, RssSampler, start, waitForHttp, type Child } from './lib/proc.js';
+import type { CellResult } from './lib/stats.js';
+import { ensureTools, versionOf, which } from './lib/tools.js';
+import { runWrk } from './lib/wrk.js';
+import { renderReport, type Report, type Row } from './report.js';
+import { SOURCES, WORKLOADS, type Workload } from './workloads.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(ROOT);
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+function opt(name: string, env?: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  if (i >= 0) return argv[i + 1];
+  return env ? process.env[env] : undefined;
+}
+const flag = (name: string) => argv.includes(`--${name}`);
+const QUICK = flag('quick');
+const DURATION = Number(opt('duration', 'BENCH_DURATION') ?? (QUICK ? 1.5 : 5));
+const CONC = (opt('c', 'BENCH_CONCURRENCY') ?? '1,2,8,32').split(',').map(Number);
+const ONLY = opt('only', 'BENCH_ONLY')?.split(',');
+const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,bare,ipx,gm,nginx').split(',');
+const OURS_ARGS = (opt('ours-args', 'BENCH_OURS_ARGS') ?? '').split(/\s+/).filter(Boolean);
+const LABEL = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
+const WRITE_DOC = !flag('no-doc');
+const BUILD = !flag('no-build');
+const COOLDOWN_MS = 300;
+
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const began = performance.now();
+
+// ---------------------------------------------------------------- environment
+const notes: string[] = [];
+const toolNotes = ensureTools(log);
+for (const n of Object.values(toolNotes)) notes.push(`Skipped: ${n}.`);
+const hasNginx = !!which('nginx');
+const hasGm = !!which('gm');
+const hasWrk = !!which('wrk');
+
+// Our server is built into a private copy (.cache/bench-build/{bin,dist}) so that a rebuild of dist/ by
+// someone else during the run cannot change what is measured half-way.
+const BUILD_DIR = join(ROOT, '.cache/bench-build');
+let BIN = join(ROOT, 'bin/resizer.js');
+if (BUILD) {
+  log('building src/ into .cache/bench-build (tsc -p tsconfig.build.json)');
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  mkdirSync(join(BUILD_DIR, 'bin'), { recursive: true });
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json',
+    '--outDir', join(BUILD_DIR, 'dist'), '--tsBuildInfoFile', join(BUILD_DIR, 'tsbuildinfo'), '--sourceMap', 'false'], { encoding: 'utf8' });
+  if (r.status === 0) {
+    cpSync(join(ROOT, 'bin/resizer.js'), join(BUILD_DIR, 'bin/resizer.js'));
+    BIN = join(BUILD_DIR, 'bin/resizer.js');
+  } else {
+    if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
+    log(`build failed; measuring the existing dist/:\n${r.stdout.slice(0, 2000)}`);
+    notes.push('The build of src/ failed during this run; the existing dist/ was measured.');
+  }
+}
+
+function pkgVersion(path: string): string {
+  try { return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version; } catch { return 'n/a'; }
+}
+const ipxSharpPkg = existsSync('node_modules/ipx/node_modules/sharp/package.json') ? 'node_modules/ipx/node_modules/sharp/package.json' : 'node_modules/sharp/package.json';
+const env = {
+  date: new Date().toISOString(),
+  cpus: availableParallelism(),
+  cpuModel: cpuModel(),
+  node: process.version,
+  sharp: sharp.versions.sharp ?? pkgVersion('node_modules/sharp/package.json'),
+  vips: sharp.versions.vips,
+  ipx: pkgVersion('node_modules/ipx/package.json'),
+  ipxSharp: pkgVersion(ipxSharpPkg),
+  nginx: hasNginx ? versionOf('nginx', ['-v'], /nginx\/(\S+)/) : 'missing',
+  gm: hasGm ? versionOf('gm', ['version'], /GraphicsMagick (\S+)/) : 'missing',
+  wrk: hasWrk ? versionOf('wrk', ['-v'], /wrk (\S+)/) : 'missing',
+  autocannon: pkgVersion('node_modules/autocannon/package.json'),
+  loadAvgAtStart: loadavg().map((l) => l.toFixed(2)).join(' '),
+  durationS: DURATION,
+  concurrency: CONC,
+  oursArgs: OURS_ARGS.join(' '),
+};
+log(`${env.cpus} × ${env.cpuModel}, node ${env.node}, sharp ${env.sharp}, libvips ${env.vips}, load ${env.loadAvgAtStart}`);
+
+// ---------------------------------------------------------------- fixtures
+const work = mkdtempSync(join(tmpdir(), 'resizer-bench-'));
+const srcDir = join(work, 'src');
+const cacheDir = join(work, 'cache');
+mkdirSync(srcDir);
+mkdirSync(cacheDir);
+// Cache busting for the miss cells: LINKS hard links of each source (b0/kleiber.jpg, b1/…), so that every
+// request of a cell names a different derivative and no two concurrent requests share one transform
+// (our server's single-flight would otherwise collapse them).
+const LINKS = 512;
+for (const [name, path] of Object.entries(SOURCES)) {
+  cpSync(path, join(srcDir, name));
+  for (let i = 0; i < LINKS; i++) {
+    mkdirSync(join(srcDir, `b${i}`), { recursive: true });
+    linkSync(join(srcDir, name), join(srcDir, `b${i}`, name));
+  }
+}
+const busted = (path: string, source: string) => Array.from({ length: LINKS }, (_, i) => path.replace(new RegExp(`/${source.replace('.', '\\.')}$`), `/b${i}/${source}`));
+process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+
+// ---------------------------------------------------------------- load generator process
+function forkWorker(file: string): ChildProcess {
+  return fork(join(ROOT, file), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+function ask<T>(child: ChildProcess, msg: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { ok: boolean; res?: T; error?: string }) => { cleanup(); if (m.ok) resolve(m.res as T); else reject(new Error(m.error)); };
+    const onExit = (code: number | null) => { cleanup(); reject(new Error(`worker exited (${code})`)); };
+    const cleanup = () => { child.off('message', onMsg); child.off('exit', onExit); };
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+    child.send(msg as object);
+  });
+}
+const loader = forkWorker('bench/lib/load-worker.ts');
+
+/** Waits until the contender's process tree is idle (work still in flight when a cell ended), at most 30 s. */
+async function settle(pid: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const tree = processTree(pid);
+    const before = tree.reduce((s, p) => s + cpuMs(p), 0);
+    await sleep(200);
+    const used = processTree(pid).reduce((s, p) => s + cpuMs(p), 0) - before;
+    if ((used < 30 && processTree(pid).length <= tree.length) || performance.now() > deadline) return;
+  }
+}
+
+const fmt = (n: number | null | undefined, d = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(d) : '–');
+
+async function measure(target: { pid: number; longLived: boolean }, load: () => Promise<CellResult>): Promise<CellResult> {
+  await settle(target.pid);
+  const sampler = new RssSampler(target.pid);
+  const tree = processTree(target.pid);
+  const cpu0 = tree.reduce((s, p) => s + cpuMs(p), 0);
+  sampler.start();
+  const t0 = performance.now();
+  const res = await load();
+  const secs = (performance.now() - t0) / 1000;
+  res.peakRss = sampler.stop();
+  res.peakRssLargest = sampler.largest;
+  if (target.longLived) res.serverCpu ??= (processTree(target.pid).reduce((s, p) => s + cpuMs(p), 0) - cpu0) / 1000 / secs;
+  await sleep(COOLDOWN_MS);
+  // NaN does not survive IPC (it arrives as null).
+  for (const k of ['p50', 'p99'] as const) if (typeof res[k] !== 'number') res[k] = NaN;
+  return res;
+}
+
+function loadCell(url: string, c: number, okStatuses: number[], headers: Record<string, string>, useWrk: boolean, paths?: string[], durationS = DURATION): () => Promise<CellResult> {
+  if (useWrk) return () => runWrk(work, url, c, durationS, headers);
+  const job: LoadJob = { url, connections: c, durationS, headers, okStatuses, paths };
+  return () => ask<CellResult>(loader, job);
+}
+
+// ---------------------------------------------------------------- contenders
+interface Server { child: Child; base: string; pid: number }
+
+async function startServer(name: string, cmd: string, args: string[], probe: string): Promise<Server> {
+  const port = await freePort();
+  const child = start(cmd, args.map((a) => a.replace('{port}', String(port))), { cwd: ROOT });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(base + probe, child);
+  } catch (err) {
+    await child.stop();
+    throw new Error(`${name} did not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return { child, base, pid: child.pid };
+}
+
+function oursArgs(cache: 'none' | string): string[] {
+  const base = [BIN, 'serve', '--source', srcDir, '--port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'];
+  const miss = cache === 'none' ? ['--cache', 'none', '--memory-cache-mb', '0'] : ['--cache', cache];
+  return [...base, ...miss, ...OURS_ARGS];
+}
+const startOurs = (cache: string) => startServer('resizer', process.execPath, oursArgs(cache), '/_/healthz');
+
+const rows: Row[] = [];
+const outputs: Report['outputs'] = [];
+const unavailable: Report['unavailable'] = [];
+
+async function verify(w: Workload, contender: string, url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  try {
+    const r = await get(url, headers);
+    if (r.status !== 200) {
+      const why = `HTTP ${r.status}: ${r.body.toString('utf8').split('\n')[0]?.slice(0, 120)}`;
+      unavailable.push({ workload: w.id, contender, why });
+      log(`${w.id}/${contender}: unavailable (${why})`);
+      return false;
+    }
+    const meta = await sharp(r.body).metadata();
+    outputs.push({ workload: w.id, contender, bytes: r.body.length, width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? '?', ms: r.ms, cache: String(r.headers['x-cache'] ?? '') });
+    return true;
+  } catch (err) {
+    unavailable.push({ workload: w.id, contender, why: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) });
+    return false;
+  }
+}
+
+async function cells(w: Workload, contender: string, target: { pid: number; longLived: boolean }, make: (c: number) => () => Promise<CellResult>): Promise<void> {
+  for (const c of CONC) {
+    try {
+      const res = await measure(target, make(c));
+      rows.push({ workload: w.id, contender, c, ...res });
+      log(`${w.id.padEnd(12)} ${contender.padEnd(6)} c=${String(c).padEnd(2)} ${fmt(res.okPerSec).padStart(8)} ok/s  p50 ${fmt(res.p50)} p99 ${fmt(res.p99)} ms  other ${fmt(res.otherPerSec)}/s (p99 ${fmt(res.otherP99)})  rss ${fmt((res.peakRss ?? 0) / 2 ** 20, 0)} MB  server cpu ${fmt((res.serverCpu ?? 0) * 100, 0)}%  loadgen cpu ${fmt((res.loadGenCpu ?? 0) * 100, 0)}%`);
+    } catch (err) {
+      log(`${w.id}/${contender} c=${c} failed: ${err instanceof Error ? err.message : String(err)}`);
+      unavailable.push({ workload: w.id, contender, why: `c=${c}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+    }
+  }
+}
+
+async function withServer(s: Promise<Server>, body: (srv: Server) => Promise<void>): Promise<void> {
+  const srv = await s;
+  try { await body(srv); } finally { await srv.child.stop(); }
+}
+
+async function missWorkload(w: Workload): Promise<void> {
+  const http = (contender: string, path: string, srv: Server) => async () => {
+    if (!(await verify(w, contender, srv.base + path))) return;
+    // Warm-up: lazy initialisation, JIT; not measured.
+    for (let i = 0; i < 2; i++) await get(srv.base + path);
+    // GraphicsMagick at c ≥ 8 needs longer than a cell for one round of requests: give it three cells' time.
+    const secs = (c: number) => (contender === 'gm' && c >= 8 ? DURATION * 3 : DURATION);
+    await cells(w, contender, { pid: srv.pid, longLived: contender !== 'gm' }, (c) => loadCell(srv.base, c, [200], {}, false, busted(path, w.source), secs(c)));
+  };
+  if (CONTENDERS.includes('ours')) {
+    await withServer(startOurs('none'), (srv) => http('ours', w.ours, srv)());
+  }
+  if (CONTENDERS.includes('bare')) {
+    const bare = forkWorker('bench/bare-worker.ts');
+    try {
+      const src = join(srcDir, w.source);
+      const once = await ask<{ bytes: number; width: number; height: number }>(bare, { op: 'once', source: src, transform: w.transform });
+      outputs.push({ workload: w.id, contender: 'bare', bytes: once.bytes, width: once.width, height: once.height, format: w.transform.format, ms: NaN, cache: '' });
+      await cells(w, 'bare', { pid: bare.pid as number, longLived: false }, (c) => () => ask<CellResult>(bare, { op: 'run', job: { source: src, transform: w.transform, concurrency: c, durationS: DURATION } satisfies BareJob }));
+    } finally {
+      bare.kill();
+    }
+  }
+  if (CONTENDERS.includes('ipx') && w.ipx) {
+    const path = w.ipx;
+    await withServer(startServer('ipx', process.execPath, ['--import', 'tsx', 'bench/peers/ipx-server.ts', '{port}', srcDir], '/'), (srv) => http('ipx', path, srv)());
+  }
+  if (CONTENDERS.includes('gm') && w.gm && hasGm) {
+    const path = w.gm;
+    await withServer(startServer('gm', process.execPath, ['--import', 'tsx', 'bench/peers/gm-server.ts', '{port}', srcDir], '/'), (srv) => http('gm', path, srv)());
+  }
+}
+
+function findFile(dir: string, name: string): string | null {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === '.meta') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) { const f = findFile(p, name); if (f) return f; } else if (e.name === name) return p;
+  }
+  return null;
+}
+
+async function startNginx(root: string): Promise<Server> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(work, 'nginx-'));
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
+  writeFileSync(join(dir, 'nginx.conf'), `${user}
+worker_processes auto;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  open_file_cache max=64 inactive=60s;
+  types { image/jpeg jpg; image/webp webp; image/avif avif; }
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server { listen 127.0.0.1:${port}; root ${root}; }
+}
+`);
+  const child = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(base + '/', child);
+  return { child, base, pid: child.pid };
+}
+
+async function hitWorkloads(ws: Workload[]): Promise<void> {
+  if (!ws.length) return;
+  const w0 = ws[0] as Workload;
+  const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
+  let nginxPath: string | null = null;
+  if (CONTENDERS.includes('ours')) {
+    await withServer(startOurs(cacheDir), async (srv) => {
+      const first = await get(srv.base + w0.ours);
+      if (first.status !== 200) { unavailable.push({ workload: w0.id, contender: 'ours', why: `HTTP ${first.status}` }); return; }
+      const etag = String(first.headers.etag ?? '');
+      for (const w of ws) {
+        const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
+        const check = await get(srv.base + w.ours, headers);
+        outputs.push({ workload: w.id, contender: 'ours', bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: String(check.headers['x-cache'] ?? '') });
+        await cells(w, 'ours', { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + w.ours, c, okFor(w), headers, hasWrk));
+      }
+    });
+  }
+  const file = findFile(cacheDir, w0.source);
+  if (file) nginxPath = '/' + relative(cacheDir, file);
+  if (CONTENDERS.includes('nginx') && hasNginx) {
+    if (!nginxPath) {
+      // Our server did not run: make the derivative file the way the bare loop would.
+      const bare = await sharp(join(srcDir, w0.source)).rotate().resize(400, 400, { fit: 'inside' }).jpeg({ quality: 80, mozjpeg: true }).toBuffer();
+      mkdirSync(join(cacheDir, 'static'), { recursive: true });
+      writeFileSync(join(cacheDir, 'static', w0.source), bare);
+      nginxPath = `/static/${w0.source}`;
+    }
+    const path = nginxPath;
+    await withServer(startNginx(cacheDir), async (srv) => {
+      const first = await get(srv.base + path);
+      const etag = String(first.headers.etag ?? '');
+      for (const w of ws) {
+        const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
+        const check = await get(srv.base + path, headers);
+        outputs.push({ workload: w.id, contender: 'nginx', bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: '' });
+        await cells(w, 'nginx', { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + path, c, okFor(w), headers, hasWrk));
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- cold start
+async function coldStart(): Promise<Report['coldStart']> {
+  const runs = QUICK ? 2 : 5;
+  const path = '/400x400/kleiber.jpg';
+  const measureOnce = async (cache: string, expect: string): Promise<number> => {
+    const port = await freePort();
+    const t0 = performance.now();
+    const child = start(process.execPath, oursArgs(cache).map((a) => a.replace('{port}', String(port))), { cwd: ROOT });
+    try {
+      for (;;) {
+        try {
+          const r = await get(`http://127.0.0.1:${port}${path}`, {}, 30_000);
+          const ms = performance.now() - t0;
+          if (r.status !== 200 || String(r.headers['x-cache']) !== expect) throw new Error(`cold start: HTTP ${r.status} X-Cache ${String(r.headers['x-cache'])}`);
+          return ms;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw err;
+          if (child.proc.exitCode !== null || performance.now() - t0 > 20_000) throw new Error(`server did not start\n${child.output()}`, { cause: err });
+          await sleep(2);
+        }
+      }
+    } finally {
+      await child.stop();
+    }
+  };
+  const miss: number[] = [];
+  const hit: number[] = [];
+  // The hit runs use a cache folder holding the derivative already (made by the first miss run).
+  const warmCache = mkdtempSync(join(work, 'cold-'));
+  for (let i = 0; i < runs; i++) {
+    miss.push(await measureOnce('none', 'MISS'));
+    if (i === 0) await measureOnce(warmCache, 'MISS');
+    hit.push(await measureOnce(warmCache, 'HIT'));
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
+  // Node itself, for reference: process start to exit of `node -e 0`.
+  const bare: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    bare.push(performance.now() - t0);
+  }
+  return { path, runs, missMedian: median(miss), missMin: Math.min(...miss), hitMedian: median(hit), hitMin: Math.min(...hit), nodeMedian: median(bare) };
+}
+
+// AVIF against WebP, same size, one request at a time: whole request on our server, and the encode alone.
+async function avifVsWebp(): Promise<Report['avif']> {
+  const n = QUICK ? 3 : 8;
+  const srv = await startOurs('none');
+  const lat = { avif: [] as number[], webp: [] as number[] };
+  try {
+    for (let i = 0; i < n + 1; i++) {
+      for (const f of ['avif', 'webp'] as const) {
+        const r = await get(`${srv.base}/400x400,${f}/kleiber.jpg`);
+        if (r.status !== 200) return { error: `/400x400,${f}/: HTTP ${r.status} ${r.body.toString().split('\n')[0]?.slice(0, 100)}` };
+        if (i > 0) lat[f].push(r.ms);
+      }
+    }
+  } finally {
+    await srv.child.stop();
+  }
+  // Encode alone, from the already-resized pixels (decode excluded), sharp defaults as the server uses them.
+  const small = await sharp(join(srcDir, 'kleiber.jpg')).resize(400, 400, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
+  const enc = { avif: [] as number[], webp: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    for (const f of ['avif', 'webp'] as const) {
+      const t0 = performance.now();
+      const img = sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } });
+      await (f === 'avif' ? img.avif({ quality: 50, effort: 2 }) : img.webp({ quality: 80, effort: 4 })).toBuffer();
+      enc[f].push(performance.now() - t0);
+    }
+  }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
+  return { requestAvif: med(lat.avif), requestWebp: med(lat.webp), encodeAvif: med(enc.avif), encodeWebp: med(enc.webp) };
+}
+
+// ---------------------------------------------------------------- main
+const selected = WORKLOADS.filter((w) => !ONLY || ONLY.includes(w.id));
+let coldStartResult: Report['coldStart'];
+let avifResult: Report['avif'];
+try {
+  for (const w of selected.filter((x) => x.kind === 'miss')) await missWorkload(w);
+  await hitWorkloads(selected.filter((x) => x.kind !== 'miss'));
+  if (CONTENDERS.includes('ours') && !flag('no-cold')) {
+    log('cold start');
+    coldStartResult = await coldStart();
+    avifResult = await avifVsWebp();
+  }
+} finally {
+  loader.kill();
+}
+
+const report: Report = {
+  env: { ...env, loadAvgAtEnd: loadavg().map((l) => l.toFixed(2)).join(' '), runSeconds: Math.round((performance.now() - began) / 1000), hasWrk },
+  notes, rows, outputs, unavailable, coldStart: coldStartResult, avif: avifResult,
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(join('bench/results', `${LABEL}.json`), JSON.stringify(report, null, 1) + '\n');
+const { console: text, markdown } = renderReport(report);
+process.stdout.write(text + '\n');
+if (WRITE_DOC) {
+  const docPath = 'docs/benchmarks.md';
+  const MARK = '<!-- Everything above is written by `npm run bench`; everything below this line is kept. -->';
+  const kept = existsSync(docPath) && readFileSync(docPath, 'utf8').includes(MARK) ? readFileSync(docPath, 'utf8').split(MARK)[1] ?? '\n' : '\n';
+  writeFileSync(docPath, `${markdown}\n${MARK}${kept}`);
+  log(`wrote ${docPath} and bench/results/${LABEL}.json (${statSync(docPath).size} bytes) in ${report.env.runSeconds} s`);
+}
