@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, DEFAULTS, loadConfig, SETTINGS, type Config } from '../config/index.js';
+import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
+import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
 import { createHttpServer, listen } from '../server/http.js';
 
@@ -55,16 +56,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
 }
 
 async function serve(flags: Partial<Record<keyof Config, string>>): Promise<number | undefined> {
-  let config: Config;
-  try {
-    config = loadConfig(flags);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`resizer: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = configOrExitCode(flags);
+  if (typeof config === 'number') return config;
   const missing = await missingFolder(config.source);
   if (missing) {
     console.error(`resizer: Invalid --source / RESIZER_SOURCE: ${missing}`);

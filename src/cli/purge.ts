@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { configOrExitCode } from './load-config.js';
 import { ResizerError } from '../errors/index.js';
 import { openDerivativeStore, s3SettingsOf } from '../storage/open.js';
 import { purgeDerivatives } from '../storage/purge.js';
@@ -9,16 +10,8 @@ import { purgeDerivatives } from '../storage/purge.js';
  * sets are not reached from here; they let go within RESIZER_MEMORY_CACHE_TTL seconds.
  */
 export async function purge(key: string, flags: Partial<Record<keyof Config, string>>): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(flags);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`resizer: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = configOrExitCode(flags);
+  if (typeof config === 'number') return config;
   const store = openDerivativeStore(config.cache, s3SettingsOf(config));
   if (!store) {
     console.error('resizer: --cache / RESIZER_CACHE is "none": there are no stored derivatives to purge');

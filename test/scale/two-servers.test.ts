@@ -1,55 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { CACHE_BUCKET, SOURCE_BUCKET, startS3World, type S3World } from '../s3/world.js';
 import { storedKeyOf } from '../s3/keys.js';
-
-const CHILD = new URL('./child.ts', import.meta.url).pathname;
-const ROOT = new URL('../../', import.meta.url).pathname;
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 /** `resizer serve` as its own process on one shared S3 store, configured the way a deployment would be. */
-async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', CHILD, 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      RESIZER_SOURCE: `s3://${SOURCE_BUCKET}`,
-      RESIZER_CACHE: `s3://${CACHE_BUCKET}`,
-      RESIZER_S3_FORCE_PATH_STYLE: 'true',
-      RESIZER_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess(['--port', '0', '--host', '127.0.0.1'], {
+    ...env,
+    RESIZER_SOURCE: `s3://${SOURCE_BUCKET}`,
+    RESIZER_CACHE: `s3://${CACHE_BUCKET}`,
+    RESIZER_S3_FORCE_PATH_STYLE: 'true',
+    RESIZER_LOG_LEVEL: 'info',
   });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`server did not start: ${stderr}`)); }, 20_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const m = /listening on (http:\/\/[^"]+)"/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
-  });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 let w: S3World;
