@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { PayloadTooLarge, UnsupportedMediaType, Unprocessable } from '../../src/errors/index.js';
 import { rasteriseSvg } from '../../src/pipeline/svg-process.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
+import { sourceDir } from '../helpers/sources.js';
 import { fixture, meanDiff, pixel, raw, transform } from './helpers.js';
 
 const LOGO = 'svg/logo.svg'; // 736x552 nominal
 const LAUGHS = 'svg/515-pattern-billion-laughs.svg'; // ~1.5 s to render
+/** The port the hostile fixtures name; the test serves a trap on a free port and rewrites it. */
+const PLACEHOLDER_PORT = '47391';
 
 describe('SVG sources', () => {
   it('are rasterised, PNG by default, never served as SVG', async () => {
@@ -52,19 +58,28 @@ describe('SVG sources', () => {
 describe('hostile SVG over HTTP', () => {
   let server: TestServer;
   const hits: string[] = [];
-  // The fixtures point at this port: any request arriving here is a leak.
+  // The fixtures point at this server (their placeholder port is rewritten to its own): any request is a leak.
   const trap = createServer((req, res) => {
     hits.push(req.url ?? '');
     res.end('<svg xmlns="http://www.w3.org/2000/svg"/>');
   });
+  let src: string;
 
   before(async () => {
-    await new Promise<void>((resolve, reject) => trap.once('error', reject).listen(47391, '127.0.0.1', () => resolve()));
-    server = await startTestServer({ concurrency: 2 });
+    await new Promise<void>((resolve, reject) => trap.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
+    const port = String((trap.address() as AddressInfo).port);
+    src = await sourceDir({ [LAUGHS]: LAUGHS, 'png/trans-x.png': 'png/trans-x.png' });
+    await mkdir(join(src, 'svg-malicious'));
+    for (const name of await readdir(join(FIXTURES, 'svg-malicious'))) {
+      const text = await readFile(join(FIXTURES, 'svg-malicious', name), 'utf8');
+      await writeFile(join(src, 'svg-malicious', name), text.replaceAll(PLACEHOLDER_PORT, port));
+    }
+    server = await startTestServer({ concurrency: 2, source: src });
   });
   after(async () => {
     await server.close();
     await new Promise((r) => trap.close(r));
+    await rm(src, { recursive: true, force: true });
   });
 
   async function get(path: string) {
