@@ -22,7 +22,7 @@ const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 
 const rate = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)}×`);
 const CONTENDER_NAMES: Record<string, string> = {
-  ours: 'resizer (ours)', bare: 'bare sharp loop (limit)', ipx: 'ipx over HTTP', gm: 'GraphicsMagick over HTTP', nginx: 'nginx static file',
+  ours: 'resizer (ours)', 'ours-w2': 'resizer --workers 2', bare: 'bare sharp loop (limit)', ipx: 'ipx over HTTP', gm: 'GraphicsMagick over HTTP', nginx: 'nginx static file',
 };
 
 function table(head: string[], body: string[][]): string {
@@ -36,13 +36,13 @@ function targets(r: Report): Target[] {
   const row = (w: string, c: string, n: number) => r.rows.find((x) => x.workload === w && x.contender === c && x.c === n);
   const missIds = WORKLOADS.filter((w) => w.kind === 'miss').map((w) => w.id);
   const cs = [...new Set(r.rows.map((x) => x.c))].sort((a, b) => a - b);
-  const vs = (peer: string, min: number, label: string, ids = missIds) => {
+  const vs = (peer: string, min: number, label: string, ids = missIds, mineName = 'ours') => {
     const parts: string[] = [];
     let ok = true;
     let any = false;
     for (const w of ids) {
       for (const c of cs) {
-        const a = row(w, 'ours', c);
+        const a = row(w, mineName, c);
         const b = row(w, peer, c);
         if (!a || !b || !b.okPerSec) continue;
         any = true;
@@ -82,7 +82,8 @@ function targets(r: Report): Target[] {
     }
     out.push({ name: `overload c=${top}: admitted p99 ≤ 4× single-request latency, rest refused fast`, status: any ? (ok ? 'met' : 'missed') : 'n/a', detail: parts.join('; ') || 'not measured' });
   }
-  vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static', ['hit', 'revalidate']);
+  vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static (one process, the default)', ['hit', 'revalidate']);
+  vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static with --workers 2', ['hit', 'revalidate'], 'ours-w2');
   {
     const top = Math.max(...cs);
     const over: string[] = [];
@@ -110,7 +111,29 @@ function targets(r: Report): Target[] {
   return out;
 }
 
-export function renderReport(r: Report): { console: string; markdown: string } {
+function beforeAfter(r: Report, before: Report, label: string): string[] {
+  const md: string[] = [];
+  md.push(`## Before and after (ours; before = run \`${label}\` of ${before.env.date.slice(0, 16).replace('T', ' ')} UTC)`);
+  md.push('');
+  const body: string[][] = [];
+  for (const w of WORKLOADS) {
+    for (const a of r.rows.filter((x) => x.workload === w.id && x.contender === 'ours').sort((x, y) => x.c - y.c)) {
+      const b = before.rows.find((x) => x.workload === w.id && x.contender === 'ours' && x.c === a.c);
+      if (!b) continue;
+      body.push([w.id, String(a.c), `${rate(b.okPerSec)} → ${rate(a.okPerSec)}`, `${f1(b.p99)} → ${f1(a.p99)}`,
+        `${rate(b.otherPerSec)} → ${rate(a.otherPerSec)}`, `${f1((b.peakRss ?? 0) / MB)} → ${f1((a.peakRss ?? 0) / MB)}`]);
+    }
+  }
+  md.push(table(['workload', 'c', 'ok/s', 'p99 ms', 'refused/s', 'RSS MB'], body));
+  md.push('');
+  if (before.coldStart && r.coldStart) {
+    md.push(`Cold start, first resize: ${f1(before.coldStart.missMedian)} → ${f1(r.coldStart.missMedian)} ms; first hit: ${f1(before.coldStart.hitMedian)} → ${f1(r.coldStart.hitMedian)} ms.`);
+    md.push('');
+  }
+  return md;
+}
+
+export function renderReport(r: Report, before?: { report: Report; label: string }): { console: string; markdown: string } {
   const md: string[] = [];
   const e = r.env;
   md.push('# Benchmarks');
@@ -146,14 +169,15 @@ export function renderReport(r: Report): { console: string; markdown: string } {
     for (const g of gone) md.push(`- ${g.contender}: not measured — ${g.why}`);
     md.push('');
     const body: string[][] = [];
-    for (const contender of ['ours', 'bare', 'ipx', 'gm', 'nginx']) {
+    for (const contender of ['ours', 'ours-w2', 'bare', 'ipx', 'gm', 'nginx']) {
       for (const row of rows.filter((x) => x.contender === contender).sort((a, b) => a.c - b.c)) {
         const mine = rows.find((x) => x.contender === 'ours' && x.c === row.c);
+        const w2 = (c: number) => rows.find((x) => x.contender === 'ours-w2' && x.c === c);
         body.push([
           CONTENDER_NAMES[contender] ?? contender, String(row.c), rate(row.okPerSec), f1(row.p50), f1(row.p99),
           row.otherPerSec ? `${rate(row.otherPerSec)} (p99 ${f1(row.otherP99)} ms)` : '0',
           row.peakRss ? f1(row.peakRss / MB) + (row.peakRssLargest && row.peakRssLargest < row.peakRss * 0.95 ? ` (${f1(row.peakRssLargest / MB)})` : '') : '–',
-          contender === 'ours' || !mine ? '' : ratio(mine.okPerSec / row.okPerSec),
+          contender.startsWith('ours') || !mine ? '' : ratio(mine.okPerSec / row.okPerSec) + (w2(row.c) ? ` (w2 ${ratio((w2(row.c) as Row).okPerSec / row.okPerSec)})` : ''),
           row.loadGenCpu !== undefined ? `${(row.loadGenCpu * 100).toFixed(0)} %` : '–',
         ]);
       }
@@ -188,6 +212,7 @@ export function renderReport(r: Report): { console: string; markdown: string } {
     ]).replace(/\| x \|/, '| |'));
     md.push('');
   }
+  if (before) md.push(...beforeAfter(r, before.report, before.label));
   const markdown = md.join('\n');
   const summary = targets(r).map((t) => `${t.status.padEnd(7)} ${t.name}: ${t.detail}`).join('\n');
   return { console: `${text.join('\n')}\n\nTargets\n${summary}`, markdown };

@@ -5,7 +5,8 @@
  * Options (also as env): --duration S (BENCH_DURATION, seconds per cell, default 5), --c 1,2,8,32,
  * --only id,id (workload ids), --contenders ours,bare,ipx,gm,nginx, --quick (1.5 s cells),
  * --ours-args "..." (BENCH_OURS_ARGS: extra flags for our server), --label NAME (results file name),
- * --no-doc (do not write docs/benchmarks.md), --no-build (use dist/ as it is).
+ * --no-doc (do not write docs/benchmarks.md), --no-build (use dist/ as it is), --no-cold (skip cold start),
+ * --compare LABEL (add a before/after table against bench/results/LABEL.json).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ const QUICK = flag('quick');
 const DURATION = Number(opt('duration', 'BENCH_DURATION') ?? (QUICK ? 1.5 : 5));
 const CONC = (opt('c', 'BENCH_CONCURRENCY') ?? '1,2,8,32').split(',').map(Number);
 const ONLY = opt('only', 'BENCH_ONLY')?.split(',');
-const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,bare,ipx,gm,nginx').split(',');
+const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,ours-w2,bare,ipx,gm,nginx').split(',');
 const OURS_ARGS = (opt('ours-args', 'BENCH_OURS_ARGS') ?? '').split(/\s+/).filter(Boolean);
 const LABEL = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
 const WRITE_DOC = !flag('no-doc');
@@ -242,9 +243,14 @@ async function missWorkload(w: Workload): Promise<void> {
     if (!(await verify(w, contender, srv.base + path))) return;
     // Warm-up: lazy initialisation, JIT; not measured.
     for (let i = 0; i < 2; i++) await get(srv.base + path);
-    // GraphicsMagick at c ≥ 8 needs longer than a cell for one round of requests: give it three cells' time.
-    const secs = (c: number) => (contender === 'gm' && c >= 8 ? DURATION * 3 : DURATION);
-    await cells(w, contender, { pid: srv.pid, longLived: contender !== 'gm' }, (c) => loadCell(srv.base, c, [200], {}, false, busted(path, w.source), secs(c)));
+    // GraphicsMagick at c ≥ 8 needs longer than a cell for one round of requests: give it twice the time,
+    // and end the `gm convert` processes of the requests the load generator abandoned at the end.
+    const secs = (c: number) => (contender === 'gm' && c >= 8 ? DURATION * 2 : DURATION);
+    await cells(w, contender, { pid: srv.pid, longLived: contender !== 'gm' }, (c) => async () => {
+      const res = await loadCell(srv.base, c, [200], {}, false, busted(path, w.source), secs(c))();
+      if (contender === 'gm') for (const pid of processTree(srv.pid).slice(1)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      return res;
+    });
   };
   if (CONTENDERS.includes('ours')) {
     await withServer(startOurs('none'), (srv) => http('ours', w.ours, srv)());
@@ -312,16 +318,22 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
   const w0 = ws[0] as Workload;
   const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
   let nginxPath: string | null = null;
-  if (CONTENDERS.includes('ours')) {
-    await withServer(startOurs(cacheDir), async (srv) => {
+  // Ours as configured by default, then with --workers 2 (node:cluster) when the server has that flag.
+  const variants: [string, string[]][] = [['ours', []]];
+  if (CONTENDERS.includes('ours-w2') && spawnSync(process.execPath, [BIN, 'serve', '--help'], { encoding: 'utf8' }).stdout.includes('--workers')) {
+    variants.push(['ours-w2', ['--workers', '2']]);
+  }
+  for (const [name, extra] of variants) {
+    if (!CONTENDERS.includes(name)) continue;
+    await withServer(startServer('resizer', process.execPath, [...oursArgs(cacheDir), ...extra], '/_/healthz'), async (srv) => {
       const first = await get(srv.base + w0.ours);
-      if (first.status !== 200) { unavailable.push({ workload: w0.id, contender: 'ours', why: `HTTP ${first.status}` }); return; }
+      if (first.status !== 200) { unavailable.push({ workload: w0.id, contender: name, why: `HTTP ${first.status}` }); return; }
       const etag = String(first.headers.etag ?? '');
       for (const w of ws) {
         const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
         const check = await get(srv.base + w.ours, headers);
-        outputs.push({ workload: w.id, contender: 'ours', bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: String(check.headers['x-cache'] ?? '') });
-        await cells(w, 'ours', { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + w.ours, c, okFor(w), headers, hasWrk));
+        outputs.push({ workload: w.id, contender: name, bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: String(check.headers['x-cache'] ?? '') });
+        await cells(w, name, { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + w.ours, c, okFor(w), headers, hasWrk));
       }
     });
   }
@@ -447,7 +459,12 @@ const report: Report = {
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(join('bench/results', `${LABEL}.json`), JSON.stringify(report, null, 1) + '\n');
-const { console: text, markdown } = renderReport(report);
+// --compare LABEL: a before/after table of our rows against bench/results/LABEL.json.
+const compare = opt('compare', 'BENCH_COMPARE');
+const before = compare && existsSync(join('bench/results', `${compare}.json`))
+  ? { report: JSON.parse(readFileSync(join('bench/results', `${compare}.json`), 'utf8')) as Report, label: compare }
+  : undefined;
+const { console: text, markdown } = renderReport(report, before);
 process.stdout.write(text + '\n');
 if (WRITE_DOC) {
   const docPath = 'docs/benchmarks.md';
