@@ -5,6 +5,7 @@ import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
+import { isClusterWorker, superviseWorkers, workerShare } from '../server/cluster.js';
 import { createHttpServer, listen } from '../server/http.js';
 
 function camel(flag: string): string {
@@ -64,7 +65,11 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
     return 2;
   }
   const logger = pino({ level: config.logLevel });
-  const app = buildApp(config, logger);
+  if (config.workers > 1 && !isClusterWorker()) {
+    await superviseWorkers(config.workers, logger);
+    return undefined;
+  }
+  const app = buildApp(workerShare(config, config.workers), logger);
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
   logger.info({ source: config.source, cache: config.cache }, `resizer listening on http://${addr.address}:${addr.port}`);

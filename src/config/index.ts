@@ -32,6 +32,7 @@ const schema = z.object({
   maxOutputHeight: intIn(1, 16383),
   maxOutputPixels: intIn(1, 2 ** 28),
   concurrency: intIn(1, 256),
+  workers: intIn(1, 64),
   queueSize: intIn(0, 100000),
   queueTimeoutMs: intIn(1, 600000),
   transformTimeoutSeconds: intIn(1, 3600),
@@ -71,7 +72,10 @@ export const DEFAULTS: Config = {
   maxOutputHeight: 8192,
   maxOutputPixels: 40_000_000,
   concurrency: cores,
-  queueSize: cores * 8,
+  workers: 1,
+  // One waiting per running transform: admitted requests then wait at most about one transform, so their p99
+  // stays within ~4x a single request under overload (docs/benchmarks.md); the rest get a fast 503.
+  queueSize: cores,
   queueTimeoutMs: 10_000,
   transformTimeoutSeconds: 20,
   svg: 'on',
@@ -99,6 +103,7 @@ export const SETTINGS: Setting[] = [
   { key: 'maxOutputWidth', flag: '--max-output-width', env: 'RESIZER_MAX_OUTPUT_WIDTH', help: 'largest output width in pixels' },
   { key: 'maxOutputHeight', flag: '--max-output-height', env: 'RESIZER_MAX_OUTPUT_HEIGHT', help: 'largest output height in pixels' },
   { key: 'maxOutputPixels', flag: '--max-output-pixels', env: 'RESIZER_MAX_OUTPUT_PIXELS', help: 'largest output area in pixels, all frames counted' },
+  { key: 'workers', flag: '--workers', env: 'RESIZER_WORKERS', help: 'server processes sharing the port (node:cluster), each with its share of --concurrency, --queue-size and --memory-cache-mb' },
   { key: 'concurrency', flag: '--concurrency', env: 'RESIZER_CONCURRENCY', help: 'transforms run at once (default: CPU cores)' },
   { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'transforms waiting behind them; more get 503' },
   { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'longest wait in the queue before 503' },
