@@ -13,11 +13,11 @@ export interface StoreOverrides {
 }
 
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
-export function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): App {
+export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
   return createApp({
-    sources: stores.sources ?? openSourceStore(config.source, s3SettingsOf(config)),
-    derivatives: stores.derivatives !== undefined ? stores.derivatives : openDerivativeStore(config.cache, s3SettingsOf(config)),
+    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config)),
+    derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,
       maxInputPixels: config.maxInputPixels,

@@ -12,7 +12,7 @@ import { purgeDerivatives } from '../storage/purge.js';
 export async function purge(key: string, flags: Partial<Record<keyof Config, string>>): Promise<number> {
   const config = configOrExitCode(flags);
   if (typeof config === 'number') return config;
-  const store = openDerivativeStore(config.cache, s3SettingsOf(config));
+  const store = await openDerivativeStore(config.cache, s3SettingsOf(config));
   if (!store) {
     console.error('resizer: --cache / RESIZER_CACHE is "none": there are no stored derivatives to purge');
     return 2;

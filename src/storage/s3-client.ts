@@ -3,25 +3,13 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BadGateway, GatewayTimeout, ResizerError, ServiceUnavailable } from '../errors/index.js';
 
-/** The S3 settings of the config; credentials, region and endpoint come the AWS way (env, profile, instance role). */
-export interface S3Settings {
-  forcePathStyle: boolean;
-  /** Deadline of one storage operation, retries included. */
-  timeoutMs: number;
-  /** Attempts per operation (1 = no retry); the SDK backs off between them. */
-  maxAttempts: number;
-}
-
-export const DEFAULT_S3_SETTINGS: S3Settings = { forcePathStyle: false, timeoutMs: 5000, maxAttempts: 3 };
+export { DEFAULT_S3_SETTINGS, isS3Location, type S3Settings } from './s3-settings.js';
+import { type S3Settings } from './s3-settings.js';
 
 export interface S3Location {
   bucket: string;
   /** '' or a prefix ending in '/'. */
   prefix: string;
-}
-
-export function isS3Location(location: string): boolean {
-  return location.startsWith('s3://');
 }
 
 /** `s3://bucket[/prefix]` → bucket and normalised prefix. */

@@ -26,7 +26,7 @@ export async function startTestServer(
   const cacheDir = await mkdtemp(join(tmpdir(), 'resizer-test-'));
   const config: Config = { ...DEFAULTS, source: FIXTURES, cache: cacheDir, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
   const { logger = pino({ level: 'silent' }), ...stores } = inject;
-  const app = buildApp(config, logger, stores);
+  const app = await buildApp(config, logger, stores);
   const server = createHttpServer(app, pino({ level: 'silent' }));
   const addr = await listen(server, 0, '127.0.0.1');
   return {
