@@ -69,7 +69,7 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
     await superviseWorkers(config.workers, logger);
     return undefined;
   }
-  const app = buildApp(workerShare(config, config.workers), logger);
+  const app = await buildApp(workerShare(config, config.workers), logger);
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
   logger.info({ source: config.source, cache: config.cache }, `resizer listening on http://${addr.address}:${addr.port}`);
