@@ -11,7 +11,10 @@ const needsArenaCap = args[0] === 'serve' && process.platform === 'linux' && pro
 if (needsArenaCap) {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
     stdio: 'inherit',
-    env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+    // A fixed mmap threshold also stops glibc from raising it after the first big free: libjpeg's
+    // whole-image coefficient buffers (progressive JPEG, ~30 MB) then stay mmapped and go back to the OS when
+    // freed instead of fragmenting the heap (16 MP progressive at 32 clients: 325 -> ~250 MB, docs/benchmarks.md).
+    env: { MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, MALLOC_ARENA_MAX: '2' },
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
