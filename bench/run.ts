@@ -42,6 +42,8 @@ const ONLY = opt('only', 'BENCH_ONLY')?.split(',');
 const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,ours-w2,bare,ipx,gm,nginx').split(',');
 const OURS_ARGS = (opt('ours-args', 'BENCH_OURS_ARGS') ?? '').split(/\s+/).filter(Boolean);
 const LABEL = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
+// Results are kept (bench/results/LABEL.json) for full runs and for runs given a --label.
+const KEEP_RESULTS = !flag('no-doc') || opt('label', 'BENCH_LABEL') !== undefined;
 const WRITE_DOC = !flag('no-doc');
 const BUILD = !flag('no-build');
 const COOLDOWN_MS = 300;
@@ -61,6 +63,7 @@ const hasWrk = !!which('wrk');
 // someone else during the run cannot change what is measured half-way.
 const BUILD_DIR = join(ROOT, '.cache/bench-build');
 let BIN = join(ROOT, 'bin/resizer.js');
+if (!BUILD && existsSync(join(BUILD_DIR, 'bin/resizer.js'))) BIN = join(BUILD_DIR, 'bin/resizer.js');
 if (BUILD) {
   log('building src/ into .cache/bench-build (tsc -p tsconfig.build.json)');
   rmSync(BUILD_DIR, { recursive: true, force: true });
@@ -457,8 +460,10 @@ const report: Report = {
   env: { ...env, loadAvgAtEnd: loadavg().map((l) => l.toFixed(2)).join(' '), runSeconds: Math.round((performance.now() - began) / 1000), hasWrk },
   notes, rows, outputs, unavailable, coldStart: coldStartResult, avif: avifResult,
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(join('bench/results', `${LABEL}.json`), JSON.stringify(report, null, 1) + '\n');
+if (KEEP_RESULTS) {
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(join('bench/results', `${LABEL}.json`), JSON.stringify(report, null, 1) + '\n');
+}
 // --compare LABEL: a before/after table of our rows against bench/results/LABEL.json.
 const compare = opt('compare', 'BENCH_COMPARE');
 const before = compare && existsSync(join('bench/results', `${compare}.json`))
