@@ -2,14 +2,16 @@
  * The limit: a bare in-process sharp loop doing the same transform as the server, with no HTTP, no cache, no
  * file read (the source is in memory). `concurrency` async loops, each starting its next transform as soon
  * as the previous one ends, for a bounded time. sharp's own defaults, except its operation cache (off, so
- * that repeating one input does not measure libvips' cache).
+ * that repeating one input does not measure libvips' cache). Encoder settings: the server's own (lib/encoders.ts).
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { summarize, type CellResult } from './lib/stats.js';
-import { ENCODER_OPTIONS, type Transform } from './workloads.js';
+import { loadEncoders } from './lib/encoders.js';
+import type { Transform } from './workloads.js';
 
 sharp.cache(false);
+const encoders = await loadEncoders();
 
 export interface BareJob {
   source: string;
@@ -26,10 +28,7 @@ function input(path: string): Buffer {
 }
 
 export async function transform(buf: Buffer, t: Transform): Promise<{ data: Buffer; width: number; height: number }> {
-  let img = sharp(buf).rotate().resize({ width: t.width, height: t.height, fit: t.fit, withoutEnlargement: true });
-  if (t.format === 'jpeg') img = img.jpeg(ENCODER_OPTIONS.jpeg);
-  else if (t.format === 'webp') img = img.webp(ENCODER_OPTIONS.webp);
-  else img = img.avif(ENCODER_OPTIONS.avif);
+  const img = encoders.encode(sharp(buf).rotate().resize({ width: t.width, height: t.height, fit: t.fit, withoutEnlargement: true }), t.format);
   const { data, info } = await img.toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }

@@ -14,7 +14,7 @@ export interface Report {
   outputs: { workload: string; contender: string; bytes: number; width: number; height: number; format: string; ms: number; cache: string }[];
   unavailable: { workload: string; contender: string; why: string }[];
   coldStart?: { path: string; runs: number; missMedian: number; missMin: number; hitMedian: number; hitMin: number; nodeMedian: number };
-  avif?: { requestAvif: number; requestWebp: number; encodeAvif: number; encodeWebp: number } | { error: string };
+  avif?: { requestAvif: number; requestWebp: number; encodeAvif: number; encodeWebp: number; encoders?: string } | { error: string };
 }
 
 const MB = 2 ** 20;
@@ -143,6 +143,7 @@ export function renderReport(r: Report, before?: { report: Report; label: string
   md.push(`- Machine: ${e.cpus} × ${e.cpuModel}; load average ${String(e.loadAvgAtStart)} at start, ${String(e.loadAvgAtEnd)} at end.`);
   md.push(`- Node ${e.node}, sharp ${e.sharp}, libvips ${e.vips}; ipx ${String(e.ipx)} (with its own sharp ${String(e.ipxSharp)}), GraphicsMagick ${String(e.gm)}, nginx ${String(e.nginx)}.`);
   md.push(`- Load: autocannon ${String(e.autocannon)} in its own process for transform cells; wrk ${String(e.wrk)} (one thread) for the hit and 304 cells${e.hasWrk ? '' : ' (wrk missing: autocannon used)'}. ${String(e.durationS)} s per cell, keep-alive, one request in flight per connection, 127.0.0.1 only.`);
+  if (e.encoders) md.push(`- Encoder settings of the bare loop and of the encode-alone AVIF/WebP comparison: ${String(e.encoders)} (the server's own).`);
   if (e.oursArgs) md.push(`- Our server ran with extra flags: \`${String(e.oursArgs)}\`.`);
   for (const n of r.notes) md.push(`- ${n}`);
   md.push('');

@@ -19,6 +19,7 @@ import type { BareJob } from './bare-worker.js';
 import type { LoadJob } from './lib/load-worker.js';
 import { cpuModel, cpuMs, freePort, get, processTree, RssSampler, start, waitForHttp, type Child } from './lib/proc.js';
 import type { CellResult } from './lib/stats.js';
+import { loadEncoders } from './lib/encoders.js';
 import { ensureTools, versionOf, which } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 import { renderReport, type Report, type Row } from './report.js';
@@ -101,6 +102,7 @@ const env = {
   durationS: DURATION,
   concurrency: CONC,
   oursArgs: OURS_ARGS.join(' '),
+  encoders: (await loadEncoders()).from,
 };
 log(`${env.cpus} × ${env.cpuModel}, node ${env.node}, sharp ${env.sharp}, libvips ${env.vips}, load ${env.loadAvgAtStart}`);
 
@@ -425,19 +427,20 @@ async function avifVsWebp(): Promise<Report['avif']> {
   } finally {
     await srv.child.stop();
   }
-  // Encode alone, from the already-resized pixels (decode excluded), sharp defaults as the server uses them.
+  // Encode alone, from the already-resized pixels (decode excluded), with the server's encoder settings.
+  const encoders = await loadEncoders();
   const small = await sharp(join(srcDir, 'kleiber.jpg')).resize(400, 400, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
   const enc = { avif: [] as number[], webp: [] as number[] };
   for (let i = 0; i < n; i++) {
     for (const f of ['avif', 'webp'] as const) {
       const t0 = performance.now();
       const img = sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } });
-      await (f === 'avif' ? img.avif({ quality: 50, effort: 2 }) : img.webp({ quality: 80, effort: 4 })).toBuffer();
+      await encoders.encode(img, f).toBuffer();
       enc[f].push(performance.now() - t0);
     }
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
-  return { requestAvif: med(lat.avif), requestWebp: med(lat.webp), encodeAvif: med(enc.avif), encodeWebp: med(enc.webp) };
+  return { requestAvif: med(lat.avif), requestWebp: med(lat.webp), encodeAvif: med(enc.avif), encodeWebp: med(enc.webp), encoders: encoders.from };
 }
 
 // ---------------------------------------------------------------- main
