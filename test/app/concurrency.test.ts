@@ -41,6 +41,19 @@ describe('admission control', () => {
     for (const r of refused) assert.match(r.headers.get('retry-after') ?? '', /^\d+$/);
   });
 
+  it('holds a refusal briefly, so clients retrying in a loop cannot starve the transforms', async () => {
+    const slow = fetch(`${srv.url}/111x/big.jpg`);
+    const queued = fetch(`${srv.url}/112x/big.jpg`);
+    await new Promise((r) => setTimeout(r, 5));
+    const started = performance.now();
+    const refused = await fetch(`${srv.url}/113x/big.jpg`);
+    const took = performance.now() - started;
+    await refused.arrayBuffer();
+    await Promise.all([slow, queued].map(async (p) => (await p).arrayBuffer()));
+    assert.equal(refused.status, 503);
+    assert.ok(took >= 45 && took < 1000, `refused in ${took.toFixed(0)} ms`);
+  });
+
   it('is free again once the burst has passed', async () => {
     const res = await fetch(`${srv.url}/99x/big.jpg`);
     assert.equal(res.status, 200);
