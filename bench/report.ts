@@ -195,7 +195,7 @@ export function renderReport(r: Report, before?: { report: Report; label: string
     const c = r.coldStart;
     md.push('## Cold start');
     md.push('');
-    md.push(`Process start (spawn of \`node bin/resizer.js serve\`) to the first complete response of \`GET ${c.path}\`, polling the port every 2 ms; median of ${c.runs} (min in brackets).`);
+    md.push(`Process start (spawn of \`bin/resizer serve\`, the installed command) to the first complete response of \`GET ${c.path}\`, polling the port every 2 ms; median of ${c.runs} (min in brackets).`);
     md.push('');
     md.push(table(['case', 'x', 'ms'], [
       ['first resized response (cache none)', '', `${f1(c.missMedian)} (${f1(c.missMin)})`],

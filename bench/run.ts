@@ -63,8 +63,9 @@ const hasWrk = !!which('wrk');
 // Our server is built into a private copy (.cache/bench-build/{bin,dist}) so that a rebuild of dist/ by
 // someone else during the run cannot change what is measured half-way.
 const BUILD_DIR = join(ROOT, '.cache/bench-build');
-let BIN = join(ROOT, 'bin/resizer.js');
-if (!BUILD && existsSync(join(BUILD_DIR, 'bin/resizer.js'))) BIN = join(BUILD_DIR, 'bin/resizer.js');
+// The installed `resizer` command: a shell launcher that sets glibc's malloc settings and execs node once.
+let BIN = join(ROOT, 'bin/resizer');
+if (!BUILD && existsSync(join(BUILD_DIR, 'bin/resizer'))) BIN = join(BUILD_DIR, 'bin/resizer');
 if (BUILD) {
   log('building src/ into .cache/bench-build (tsc -p tsconfig.build.json)');
   rmSync(BUILD_DIR, { recursive: true, force: true });
@@ -73,7 +74,8 @@ if (BUILD) {
     '--outDir', join(BUILD_DIR, 'dist'), '--tsBuildInfoFile', join(BUILD_DIR, 'tsbuildinfo'), '--sourceMap', 'false'], { encoding: 'utf8' });
   if (r.status === 0) {
     cpSync(join(ROOT, 'bin/resizer.js'), join(BUILD_DIR, 'bin/resizer.js'));
-    BIN = join(BUILD_DIR, 'bin/resizer.js');
+    cpSync(join(ROOT, 'bin/resizer'), join(BUILD_DIR, 'bin/resizer'));
+    BIN = join(BUILD_DIR, 'bin/resizer');
   } else {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
     log(`build failed; measuring the existing dist/:\n${r.stdout.slice(0, 2000)}`);
@@ -197,11 +199,11 @@ async function startServer(name: string, cmd: string, args: string[], probe: str
 }
 
 function oursArgs(cache: 'none' | string): string[] {
-  const base = [BIN, 'serve', '--source', srcDir, '--port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'];
+  const base = ['serve', '--source', srcDir, '--port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'];
   const miss = cache === 'none' ? ['--cache', 'none', '--memory-cache-mb', '0'] : ['--cache', cache];
   return [...base, ...miss, ...OURS_ARGS];
 }
-const startOurs = (cache: string) => startServer('resizer', process.execPath, oursArgs(cache), '/_/healthz');
+const startOurs = (cache: string) => startServer('resizer', BIN, oursArgs(cache), '/_/healthz');
 
 const rows: Row[] = [];
 const outputs: Report['outputs'] = [];
@@ -325,12 +327,12 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
   let nginxPath: string | null = null;
   // Ours as configured by default, then with --workers 2 (node:cluster) when the server has that flag.
   const variants: [string, string[]][] = [['ours', []]];
-  if (CONTENDERS.includes('ours-w2') && spawnSync(process.execPath, [BIN, 'serve', '--help'], { encoding: 'utf8' }).stdout.includes('--workers')) {
+  if (CONTENDERS.includes('ours-w2') && spawnSync(BIN, ['serve', '--help'], { encoding: 'utf8' }).stdout.includes('--workers')) {
     variants.push(['ours-w2', ['--workers', '2']]);
   }
   for (const [name, extra] of variants) {
     if (!CONTENDERS.includes(name)) continue;
-    await withServer(startServer('resizer', process.execPath, [...oursArgs(cacheDir), ...extra], '/_/healthz'), async (srv) => {
+    await withServer(startServer('resizer', BIN, [...oursArgs(cacheDir), ...extra], '/_/healthz'), async (srv) => {
       const first = await get(srv.base + w0.ours);
       if (first.status !== 200) { unavailable.push({ workload: w0.id, contender: name, why: `HTTP ${first.status}` }); return; }
       const etag = String(first.headers.etag ?? '');
@@ -373,7 +375,7 @@ async function coldStart(): Promise<Report['coldStart']> {
   const measureOnce = async (cache: string, expect: string): Promise<number> => {
     const port = await freePort();
     const t0 = performance.now();
-    const child = start(process.execPath, oursArgs(cache).map((a) => a.replace('{port}', String(port))), { cwd: ROOT });
+    const child = start(BIN, oursArgs(cache).map((a) => a.replace('{port}', String(port))), { cwd: ROOT });
     try {
       for (;;) {
         try {

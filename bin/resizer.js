@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // glibc gives every thread its own malloc arena; libvips' worker threads then fragment memory until a
 // long-running process holds ~1 GB after a few progressive JPEGs. glibc reads MALLOC_ARENA_MAX only at
-// process start, so the server re-executes itself once with it set (skipped when the caller set it).
+// process start, so the server re-executes itself once with it set (skipped when the caller set it, as the
+// bin/resizer shell launcher does).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

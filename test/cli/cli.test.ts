@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { SETTINGS } from '../../src/config/index.js';
-import { ROOT, runCli, startServerProcess } from '../helpers/process.js';
+import { LAUNCHER, ROOT, runCli, startServerProcess } from '../helpers/process.js';
 
 describe('resizer CLI', () => {
   it('--help names every variable, serve --help every flag', async () => {
@@ -54,17 +55,21 @@ describe('resizer CLI', () => {
   it('npm start serves the demo folder at /400x300/<demo image>', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     const start = pkg.scripts.start!;
-    assert.match(start, /^node bin\/resizer\.js serve /);
+    assert.match(start, /^bin\/resizer serve /);
     assert.match(start, /--port 8080/);
-    const args = start.replace(/^node bin\/resizer\.js serve /, '').split(' ');
+    const args = start.replace(/^bin\/resizer serve /, '').split(' ');
     // The last --port wins, so the test does not need port 8080 free.
-    const srv = await startServerProcess([...args, '--port', '0', '--log-level', 'info'], {});
+    const srv = await startServerProcess([...args, '--port', '0', '--log-level', 'info'], { MALLOC_ARENA_MAX: undefined }, [LAUNCHER]);
     try {
       const res = await fetch(`${srv.url}/400x300/kleiber.jpg`);
       assert.equal(res.status, 200);
       const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
       assert.equal(meta.width, 400);
       assert.equal(meta.format, 'jpeg');
+      // The launcher sets glibc's malloc settings and execs node: the server is its own process, no re-exec.
+      const environ = readFileSync(`/proc/${srv.pid}/environ`, 'utf8').split('\0');
+      assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), 'MALLOC_ARENA_MAX set by the launcher');
+      assert.equal(srv.pid, srv.child.pid, 'the launcher execs node rather than starting a second process');
       const licences = await readFile(join(ROOT, 'demo/images/LICENSES.md'), 'utf8');
       assert.match(licences, /kleiber\.jpg.*CC-BY-SA-3\.0/);
     } finally {

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BIN = new URL('../../bin/resizer.js', import.meta.url).pathname;
+/** The installed command: a shell launcher that sets glibc's malloc settings and execs bin/resizer.js. */
+export const LAUNCHER = new URL('../../bin/resizer', import.meta.url).pathname;
 
 export interface ServerProcess {
   url: string;
@@ -13,8 +15,11 @@ export interface ServerProcess {
 }
 
 /** Starts the built `resizer serve` as a real process and waits for its "listening" log line. */
-export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+export async function startServerProcess(
+  args: string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, BIN],
+): Promise<ServerProcess> {
+  const [exe, ...pre] = command as [string, ...string[]];
+  const child = spawn(exe, [...pre, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
