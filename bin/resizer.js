@@ -14,8 +14,9 @@ if (needsArenaCap) {
     stdio: 'inherit',
     // A fixed mmap threshold also stops glibc from raising it after the first big free: libjpeg's
     // whole-image coefficient buffers (progressive JPEG, ~30 MB) then stay mmapped and go back to the OS when
-    // freed instead of fragmenting the heap (16 MP progressive at 32 clients: 325 -> ~250 MB, docs/benchmarks.md).
-    env: { MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, MALLOC_ARENA_MAX: '2' },
+    // freed instead of fragmenting the heap. 8 MB keeps source files (a few MB) on the heap, where 1 MB cost
+    // ~5% of miss throughput in page faults (docs/benchmarks.md).
+    env: { MALLOC_MMAP_THRESHOLD_: '8388608', ...process.env, MALLOC_ARENA_MAX: '2' },
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
