@@ -19,7 +19,7 @@ describe('transform segment: canonical form', () => {
     const all = '300x200,cover,fp-0.25-0.75,enlarge,dpr1.5,trim,r90,flip,flop,blur2.5,sharpen,bg-ff8800,jpeg,q70,progressive,keepicc';
     assert.equal(canonical(all), all);
     for (const s of ['300x', 'x200', '300x200,contain,north', '300x200,cover,attention', '300x200,cover,entropy',
-      'webp,lossless', 'avif,q60', 'png,progressive', 'gif', 'r180', 'r270', 'original']) {
+      'webp,lossless', 'avif,q50', 'png,progressive', 'gif', 'r180', 'r270', 'original']) {
       assert.equal(canonical(s), s);
     }
   });
@@ -38,7 +38,7 @@ describe('transform segment: canonical form', () => {
       ['bg-ffffff', 'bg-fff'],
       ['webp,lossless', 'webp,lossless,q90', 'webp,lossless,progressive'],
       ['png', 'png,q50', 'png,lossless'],
-      ['avif', 'avif,q50'],
+      ['avif', 'avif,q60'],
       ['jpeg,progressive', 'jpeg,interlace', 'jpeg,lossless,progressive'],
       ['keepicc', 'keep-icc'],
       ['300x,enlarge', '300x,upscale', '300x,cover,enlarge', '300x,fill,enlarge,north'],
