@@ -148,7 +148,7 @@ export function renderReport(r: Report, before?: { report: Report; label: string
   for (const n of r.notes) md.push(`- ${n}`);
   md.push('');
   md.push('**ok/s** counts successful responses (200; 304 on the revalidation rows); **refused/s** counts the rest (503 under overload). ' +
-    'p50/p99 are latencies of the successful responses. **RSS** is the peak resident memory of the contender\'s whole process tree during the cell (in brackets: its largest single process, e.g. our server without the launcher that re-executes it with MALLOC_ARENA_MAX). ' +
+    'p50/p99 are latencies of the successful responses. **RSS** is the peak resident memory of the contender\'s whole process tree during the cell (in brackets, where the tree has several processes: its largest one, e.g. the GraphicsMagick server without its `gm` children, or one `--workers` process). ' +
     '**ours ÷ it** is our ok/s divided by that contender\'s ok/s at the same concurrency (>1: we are faster). **gen CPU** is the load generator\'s CPU time as a share of one core.');
   md.push('');
 
