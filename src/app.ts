@@ -12,7 +12,7 @@ import { render } from './pipeline/index.js';
 import { contentEtag as etagOf } from './cache/etag.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { purgeDerivatives } from './storage/purge.js';
-import { Revalidator } from './storage/revalidate.js';
+import { Revalidator, SOURCE_ETAG } from './storage/revalidate.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from './storage/types.js';
 import { buildSegment, parseSegment } from './url/segment.js';
 import { encodeKey, RESERVED_SEGMENT, splitPath } from './url/path.js';
@@ -111,7 +111,7 @@ export function createApp(opts: AppOptions): App {
     // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
     // (file mtime, S3 LastModified) ticks later than the miss that answered first.
     const created = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const metadata = { 'source-etag': rendered.source.etag, created: created.toISOString() };
+    const metadata = { [SOURCE_ETAG]: rendered.source.etag, created: created.toISOString() };
     const derivative: StoredDerivative = {
       body: rendered.image.body,
       etag: etagOf(rendered.image.body),

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as v from 'valibot';
+import { isS3Location, parseS3Location } from '../storage/s3-settings.js';
 
 /**
  * One typed config, from env and flags (flags win). Every field names the flag and variable it comes from,
@@ -65,12 +66,26 @@ const schema = v.object({
 
 export type Config = v.InferOutput<typeof schema>;
 
+function s3LocationProblem(location: string): string | undefined {
+  if (!isS3Location(location)) return undefined;
+  try {
+    parseS3Location(location);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** Rules across settings, as [setting, message] pairs. */
 function crossChecks(c: Config): Array<[keyof Config, string]> {
   const problems: Array<[keyof Config, string]> = [];
   // Redirects point at stored derivatives: they need a public URL and a store to point into.
   if (c.delivery === 'redirect' && !c.publicBase) problems.push(['publicBase', 'required when --delivery is redirect']);
   if (c.delivery === 'redirect' && c.cache === 'none') problems.push(['cache', 'redirect delivery needs a derivative store, not "none"']);
+  for (const key of ['source', 'cache'] as const) {
+    const problem = s3LocationProblem(c[key]);
+    if (problem) problems.push([key, problem]);
+  }
   return problems;
 }
 

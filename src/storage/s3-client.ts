@@ -3,26 +3,8 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BadGateway, GatewayTimeout, ResizerError, ServiceUnavailable } from '../errors/index.js';
 
-export { DEFAULT_S3_SETTINGS, isS3Location, type S3Settings } from './s3-settings.js';
+export { DEFAULT_S3_SETTINGS, isS3Location, parseS3Location, type S3Location, type S3Settings } from './s3-settings.js';
 import { type S3Settings } from './s3-settings.js';
-
-export interface S3Location {
-  bucket: string;
-  /** '' or a prefix ending in '/'. */
-  prefix: string;
-}
-
-/** `s3://bucket[/prefix]` → bucket and normalised prefix. */
-export function parseS3Location(location: string): S3Location {
-  const rest = location.slice('s3://'.length);
-  const slash = rest.indexOf('/');
-  const bucket = slash < 0 ? rest : rest.slice(0, slash);
-  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new Error(`Invalid S3 location ${JSON.stringify(location)}: expected s3://bucket[/prefix]`);
-  }
-  return { bucket, prefix: prefix ? `${prefix}/` : '' };
-}
 
 /**
  * One client per distinct settings (in practice one per process), so every store shares its keep-alive

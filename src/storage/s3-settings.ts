@@ -15,3 +15,21 @@ export const DEFAULT_S3_SETTINGS: S3Settings = { forcePathStyle: false, timeoutM
 export function isS3Location(location: string): boolean {
   return location.startsWith('s3://');
 }
+
+export interface S3Location {
+  bucket: string;
+  /** '' or a prefix ending in '/'. */
+  prefix: string;
+}
+
+/** `s3://bucket[/prefix]` → bucket and normalised prefix. */
+export function parseS3Location(location: string): S3Location {
+  const rest = location.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new Error(`Invalid S3 location ${JSON.stringify(location)}: expected s3://bucket[/prefix]`);
+  }
+  return { bucket, prefix: prefix ? `${prefix}/` : '' };
+}

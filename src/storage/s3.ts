@@ -94,14 +94,18 @@ function sourceInfo(out: { ContentLength?: number; ETag?: string; LastModified?:
   };
 }
 
-export class S3SourceStore implements SourceStore {
-  private readonly bucket: S3Bucket;
+/** What both S3 stores are made of: one bucket location on the process's shared client. */
+abstract class S3Store {
+  protected readonly bucket: S3Bucket;
   readonly description: string;
 
   constructor(client: S3Client, location: string, settings: S3Settings) {
     this.bucket = new S3Bucket(client, location, settings);
     this.description = this.bucket.description;
   }
+}
+
+export class S3SourceStore extends S3Store implements SourceStore {
 
   async head(key: string): Promise<SourceInfo | null> {
     const Key = this.bucket.objectKey(key);
@@ -144,14 +148,7 @@ export class S3SourceStore implements SourceStore {
   }
 }
 
-export class S3DerivativeStore implements DerivativeStore {
-  private readonly bucket: S3Bucket;
-  readonly description: string;
-
-  constructor(client: S3Client, location: string, settings: S3Settings) {
-    this.bucket = new S3Bucket(client, location, settings);
-    this.description = this.bucket.description;
-  }
+export class S3DerivativeStore extends S3Store implements DerivativeStore {
 
   async get(key: string): Promise<StoredDerivative | null> {
     const Key = this.bucket.objectKey(key);

@@ -35,5 +35,7 @@ describe('S3 and delivery settings', () => {
     refused(() => loadConfig({}, { RESIZER_DELIVERY: 'teleport' }), /RESIZER_DELIVERY/);
     refused(() => loadConfig({}, { RESIZER_S3_FORCE_PATH_STYLE: 'maybe' }), /RESIZER_S3_FORCE_PATH_STYLE: expected true or false/);
     refused(() => loadConfig({ s3MaxAttempts: '0' }, {}), /--s3-max-attempts/);
+    refused(() => loadConfig({ source: 's3://Bad_Bucket/x' }, {}), /Invalid --source: .*expected s3:\/\/bucket/);
+    refused(() => loadConfig({}, { RESIZER_CACHE: 's3://' }), /Invalid RESIZER_CACHE: .*expected s3:\/\/bucket/);
   });
 });
