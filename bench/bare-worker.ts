@@ -7,11 +7,10 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { summarize, type CellResult } from './lib/stats.js';
-import { loadEncoders } from './lib/encoders.js';
+import { transform } from './lib/encoders.js';
 import type { Transform } from './workloads.js';
 
 sharp.cache(false);
-const encoders = await loadEncoders();
 
 export interface BareJob {
   source: string;
@@ -27,12 +26,6 @@ function input(path: string): Buffer {
   return b;
 }
 
-export async function transform(buf: Buffer, t: Transform): Promise<{ data: Buffer; width: number; height: number }> {
-  const img = encoders.encode(sharp(buf).rotate().resize({ width: t.width, height: t.height, fit: t.fit, withoutEnlargement: true }), t.format);
-  const { data, info } = await img.toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-
 async function run(job: BareJob): Promise<CellResult> {
   const buf = input(job.source);
   const lat: number[] = [];
@@ -45,8 +38,9 @@ async function run(job: BareJob): Promise<CellResult> {
       const s = performance.now();
       try {
         await transform(buf, job.transform);
-        // Count only what finished inside the window, like the load generator does.
-        if (performance.now() <= end) lat.push(performance.now() - s);
+        // The measured window is [t0, end]: only completions inside it count (as in the load generator).
+        const done = performance.now();
+        if (done <= end) lat.push(done - s);
       } catch {
         errors++;
       }
@@ -54,11 +48,13 @@ async function run(job: BareJob): Promise<CellResult> {
   }
   await Promise.all(Array.from({ length: job.concurrency }, loop));
   const elapsed = (performance.now() - t0) / 1000;
+  // Completions within the window over the window's measured length (the same definition as load-worker.ts).
+  const windowS = (Math.min(end, performance.now()) - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const { p50, p99 } = summarize(lat);
   return {
-    okPerSec: lat.length / (job.durationS), ok: lat.length, other: 0, otherPerSec: 0, errors, statuses: {},
-    p50, p99, durationS: elapsed, serverCpu: (cpu.user + cpu.system) / 1e6 / elapsed, tool: 'in-process',
+    okPerSec: lat.length / windowS, ok: lat.length, other: 0, otherPerSec: 0, errors, statuses: {},
+    p50, p99, durationS: windowS, serverCpu: (cpu.user + cpu.system) / 1e6 / elapsed, tool: 'in-process',
   };
 }
 

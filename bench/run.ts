@@ -17,12 +17,12 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { BareJob } from './bare-worker.js';
 import type { LoadJob } from './lib/load-worker.js';
-import { cpuModel, cpuMs, freePort, get, processTree, RssSampler, start, waitForHttp, type Child } from './lib/proc.js';
-import type { CellResult } from './lib/stats.js';
-import { loadEncoders } from './lib/encoders.js';
+import { cpuModel, cpuMs, freePort, get, processTree, RssSampler, start, waitForHttp, type Child, type HttpResult } from './lib/proc.js';
+import { percentile, type CellResult } from './lib/stats.js';
+import { encoders, transform } from './lib/encoders.js';
 import { ensureTools, versionOf, which } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
-import { renderReport, type Report, type Row } from './report.js';
+import { f1, renderReport, type Report, type Row } from './report.js';
 import { SOURCES, WORKLOADS, type Workload } from './workloads.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,7 +104,7 @@ const env = {
   durationS: DURATION,
   concurrency: CONC,
   oursArgs: OURS_ARGS.join(' '),
-  encoders: (await loadEncoders()).from,
+  encoders: encoders.from,
 };
 log(`${env.cpus} × ${env.cpuModel}, node ${env.node}, sharp ${env.sharp}, libvips ${env.vips}, load ${env.loadAvgAtStart}`);
 
@@ -156,7 +156,7 @@ async function settle(pid: number): Promise<void> {
   }
 }
 
-const fmt = (n: number | null | undefined, d = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(d) : '–');
+const median = (a: number[]) => percentile([...a].sort((x, y) => x - y), 50);
 
 async function measure(target: { pid: number; longLived: boolean }, load: () => Promise<CellResult>): Promise<CellResult> {
   await settle(target.pid);
@@ -177,7 +177,7 @@ async function measure(target: { pid: number; longLived: boolean }, load: () => 
 }
 
 function loadCell(url: string, c: number, okStatuses: number[], headers: Record<string, string>, useWrk: boolean, paths?: string[], durationS = DURATION): () => Promise<CellResult> {
-  if (useWrk) return () => runWrk(work, url, c, durationS, headers);
+  if (useWrk) return () => runWrk(work, url, c, durationS, headers, okStatuses);
   const job: LoadJob = { url, connections: c, durationS, headers, okStatuses, paths };
   return () => ask<CellResult>(loader, job);
 }
@@ -227,12 +227,21 @@ async function verify(w: Workload, contender: string, url: string, headers: Reco
   }
 }
 
-async function cells(w: Workload, contender: string, target: { pid: number; longLived: boolean }, make: (c: number) => () => Promise<CellResult>): Promise<void> {
+/** One request as a cell will make it: throws unless its status is one the cell counts as success. */
+async function expectStatus(url: string, headers: Record<string, string>, okStatuses: number[]): Promise<HttpResult> {
+  const r = await get(url, headers);
+  if (!okStatuses.includes(r.status)) throw new Error(`HTTP ${r.status} where ${okStatuses.join('/')} was expected: ${r.body.toString('utf8').split('\n')[0]?.slice(0, 120)}`);
+  return r;
+}
+
+async function cells(w: Workload, contender: string, target: { pid: number; longLived: boolean }, make: (c: number) => () => Promise<CellResult>, precheck?: () => Promise<unknown>): Promise<void> {
   for (const c of CONC) {
     try {
+      // Before each cell, not measured: the request the cell repeats still gets the expected status.
+      if (precheck) await precheck();
       const res = await measure(target, make(c));
       rows.push({ workload: w.id, contender, c, ...res });
-      log(`${w.id.padEnd(12)} ${contender.padEnd(6)} c=${String(c).padEnd(2)} ${fmt(res.okPerSec).padStart(8)} ok/s  p50 ${fmt(res.p50)} p99 ${fmt(res.p99)} ms  other ${fmt(res.otherPerSec)}/s (p99 ${fmt(res.otherP99)})  rss ${fmt((res.peakRss ?? 0) / 2 ** 20, 0)} MB  server cpu ${fmt((res.serverCpu ?? 0) * 100, 0)}%  loadgen cpu ${fmt((res.loadGenCpu ?? 0) * 100, 0)}%`);
+      log(`${w.id.padEnd(12)} ${contender.padEnd(6)} c=${String(c).padEnd(2)} ${f1(res.okPerSec).padStart(8)} ok/s  p50 ${f1(res.p50)} p99 ${f1(res.p99)} ms  other ${f1(res.otherPerSec)}/s (p99 ${f1(res.otherP99)})  rss ${f1((res.peakRss ?? 0) / 2 ** 20)} MB  server cpu ${f1((res.serverCpu ?? 0) * 100)}%  loadgen cpu ${f1((res.loadGenCpu ?? 0) * 100)}%`);
     } catch (err) {
       log(`${w.id}/${contender} c=${c} failed: ${err instanceof Error ? err.message : String(err)}`);
       unavailable.push({ workload: w.id, contender, why: `c=${c}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
@@ -320,10 +329,29 @@ http {
   return { child, base, pid: child.pid };
 }
 
+const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
+
+/**
+ * The first response of a hit or revalidation workload: its status must be the one the cells count as
+ * success (else the workload is reported unavailable for that contender); `format` is the image format of
+ * a 200's body, or 'not modified' for a 304.
+ */
+async function hitCheck(w: Workload, contender: string, url: string, headers: Record<string, string>): Promise<(HttpResult & { format: string }) | null> {
+  try {
+    const r = await expectStatus(url, headers, okFor(w));
+    const format = r.status === 304 ? 'not modified' : (await sharp(r.body).metadata()).format ?? '?';
+    return { ...r, format };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+    unavailable.push({ workload: w.id, contender, why });
+    log(`${w.id}/${contender}: unavailable (${why})`);
+    return null;
+  }
+}
+
 async function hitWorkloads(ws: Workload[]): Promise<void> {
   if (!ws.length) return;
   const w0 = ws[0] as Workload;
-  const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
   let nginxPath: string | null = null;
   // Ours as configured by default, then with --workers 2 (node:cluster) when the server has that flag.
   const variants: [string, string[]][] = [['ours', []]];
@@ -338,9 +366,11 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
       const etag = String(first.headers.etag ?? '');
       for (const w of ws) {
         const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
-        const check = await get(srv.base + w.ours, headers);
-        outputs.push({ workload: w.id, contender: name, bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: String(check.headers['x-cache'] ?? '') });
-        await cells(w, name, { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + w.ours, c, okFor(w), headers, hasWrk));
+        const url = srv.base + w.ours;
+        const check = await hitCheck(w, name, url, headers);
+        if (!check) continue;
+        outputs.push({ workload: w.id, contender: name, bytes: check.body.length, width: 0, height: 0, format: check.format, ms: check.ms, cache: String(check.headers['x-cache'] ?? '') });
+        await cells(w, name, { pid: srv.pid, longLived: true }, (c) => loadCell(url, c, okFor(w), headers, hasWrk), () => expectStatus(url, headers, okFor(w)));
       }
     });
   }
@@ -348,21 +378,24 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
   if (file) nginxPath = '/' + relative(cacheDir, file);
   if (CONTENDERS.includes('nginx') && hasNginx) {
     if (!nginxPath) {
-      // Our server did not run: make the derivative file the way the bare loop would.
-      const bare = await sharp(join(srcDir, w0.source)).rotate().resize(400, 400, { fit: 'inside' }).jpeg({ quality: 80, mozjpeg: true }).toBuffer();
+      // Our server did not run: make the derivative file the way the bare loop does (same transform, the server's encoder).
+      const bare = await transform(join(srcDir, w0.source), w0.transform);
       mkdirSync(join(cacheDir, 'static'), { recursive: true });
-      writeFileSync(join(cacheDir, 'static', w0.source), bare);
+      writeFileSync(join(cacheDir, 'static', w0.source), bare.data);
       nginxPath = `/static/${w0.source}`;
     }
     const path = nginxPath;
     await withServer(startNginx(cacheDir), async (srv) => {
-      const first = await get(srv.base + path);
+      const url = srv.base + path;
+      const first = await get(url);
+      if (first.status !== 200) { unavailable.push({ workload: w0.id, contender: 'nginx', why: `HTTP ${first.status}` }); return; }
       const etag = String(first.headers.etag ?? '');
       for (const w of ws) {
         const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
-        const check = await get(srv.base + path, headers);
-        outputs.push({ workload: w.id, contender: 'nginx', bytes: check.body.length, width: 0, height: 0, format: String(check.status), ms: check.ms, cache: '' });
-        await cells(w, 'nginx', { pid: srv.pid, longLived: true }, (c) => loadCell(srv.base + path, c, okFor(w), headers, hasWrk));
+        const check = await hitCheck(w, 'nginx', url, headers);
+        if (!check) continue;
+        outputs.push({ workload: w.id, contender: 'nginx', bytes: check.body.length, width: 0, height: 0, format: check.format, ms: check.ms, cache: '' });
+        await cells(w, 'nginx', { pid: srv.pid, longLived: true }, (c) => loadCell(url, c, okFor(w), headers, hasWrk), () => expectStatus(url, headers, okFor(w)));
       }
     });
   }
@@ -402,7 +435,6 @@ async function coldStart(): Promise<Report['coldStart']> {
     if (i === 0) await measureOnce(warmCache, 'MISS');
     hit.push(await measureOnce(warmCache, 'HIT'));
   }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
   // Node itself, for reference: process start to exit of `node -e 0`.
   const bare: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -430,7 +462,6 @@ async function avifVsWebp(): Promise<Report['avif']> {
     await srv.child.stop();
   }
   // Encode alone, from the already-resized pixels (decode excluded), with the server's encoder settings.
-  const encoders = await loadEncoders();
   const small = await sharp(join(srcDir, 'kleiber.jpg')).resize(400, 400, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
   const enc = { avif: [] as number[], webp: [] as number[] };
   for (let i = 0; i < n; i++) {
@@ -441,8 +472,7 @@ async function avifVsWebp(): Promise<Report['avif']> {
       enc[f].push(performance.now() - t0);
     }
   }
-  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
-  return { requestAvif: med(lat.avif), requestWebp: med(lat.webp), encodeAvif: med(enc.avif), encodeWebp: med(enc.webp), encoders: encoders.from };
+  return { requestAvif: median(lat.avif), requestWebp: median(lat.webp), encodeAvif: median(enc.avif), encodeWebp: median(enc.webp), encoders: encoders.from };
 }
 
 // ---------------------------------------------------------------- main

@@ -1,8 +1,10 @@
 /**
- * The workloads: the same source, size and encoder settings for every contender. ENCODER_OPTIONS is the
- * fallback when src/pipeline/encoders.ts cannot be loaded (bench/lib/encoders.ts); the harness prints output sizes
- * of every contender, so that a mismatch shows.
+ * The workloads: the same source, size and encoder settings for every contender. The qualities are the
+ * server's defaults (src/ops/defaults.ts), passed to ipx explicitly; the harness prints output sizes of every
+ * contender, so that a mismatch shows.
  */
+import { DEFAULT_QUALITY } from '../src/ops/defaults.js';
+
 export type Kind = 'miss' | 'hit' | 'revalidate';
 export type Format = 'jpeg' | 'webp' | 'avif';
 
@@ -19,6 +21,7 @@ export interface Workload {
   kind: Kind;
   /** File name in the bench source folder. */
   source: string;
+  /** What the path asks for: the bare loop's job; on the hit workloads, how the nginx file is made when our server did not run. */
   transform: Transform;
   /** Path on our server. */
   ours: string;
@@ -34,13 +37,7 @@ export const SOURCES = {
   'dice.png': 'test/fixtures/png/dice.png',
 } as const;
 
-export const ENCODER_OPTIONS = {
-  jpeg: { quality: 80, mozjpeg: true },
-  webp: { quality: 80, effort: 4 },
-  avif: { quality: 50, effort: 0 },
-} as const;
-
-const Q: Record<Format, number> = { jpeg: 80, webp: 80, avif: 50 };
+const Q: Record<Format, number> = DEFAULT_QUALITY;
 
 function miss(id: string, title: string, source: string, t: Transform, oursSegment: string, gm = true): Workload {
   const ipx = `/s_${t.width}x${t.height},fit_${t.fit},f_${t.format},q_${Q[t.format]}/${source}`;

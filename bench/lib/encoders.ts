@@ -1,26 +1,19 @@
-import type { Sharp } from 'sharp';
-import { ENCODER_OPTIONS, type Format } from '../workloads.js';
-
-type Encoder = (img: Sharp, spec: Record<string, unknown>) => Sharp;
+import sharp, { type Sharp } from 'sharp';
+import { ENCODERS } from '../../src/pipeline/encoders.js';
+import type { Format, Transform } from '../workloads.js';
 
 /**
- * The encoder settings the server uses, taken from src/pipeline/encoders.ts when it is there (so that the bare
- * loop and the AVIF/WebP comparison always do exactly the server's encode), else the bench's own copy.
- * The module is loaded by a computed specifier so that a rename there does not break the bench's type check.
+ * The encoder settings the server uses (src/pipeline/encoders.ts, default quality of each format), so that
+ * the bare loop, the nginx fallback file and the AVIF/WebP comparison always do exactly the server's encode.
  */
-export async function loadEncoders(): Promise<{ from: string; encode(img: Sharp, format: Format): Sharp }> {
-  const specifier = ['..', '..', 'src', 'pipeline', 'encoders.js'].join('/');
-  try {
-    const mod = (await import(specifier)) as { ENCODERS?: Record<string, Encoder> };
-    const table = mod.ENCODERS;
-    if (table?.jpeg && table.webp && table.avif) {
-      return { from: 'src/pipeline/encoders.ts', encode: (img, format) => (table[format] as Encoder)(img, {}) };
-    }
-  } catch {
-    // fall through
-  }
-  return {
-    from: 'bench/workloads.ts (ENCODER_OPTIONS)',
-    encode: (img, format) => (format === 'jpeg' ? img.jpeg(ENCODER_OPTIONS.jpeg) : format === 'webp' ? img.webp(ENCODER_OPTIONS.webp) : img.avif(ENCODER_OPTIONS.avif)),
-  };
+export const encoders = {
+  from: 'src/pipeline/encoders.ts',
+  encode: (img: Sharp, format: Format): Sharp => ENCODERS[format](img, {}),
+};
+
+/** One transform the way the bare loop does it: auto-orient, resize without enlargement, the server's encoder. */
+export async function transform(buf: Buffer | string, t: Transform): Promise<{ data: Buffer; width: number; height: number }> {
+  const img = encoders.encode(sharp(buf).rotate().resize({ width: t.width, height: t.height, fit: t.fit, withoutEnlargement: true }), t.format);
+  const { data, info } = await img.toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
 }

@@ -42,6 +42,9 @@ async function run(job: LoadJob): Promise<CellResult> {
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  // The measured window is [t0, t0 + duration]: responses completed after it (autocannon's wind-down) are
+  // not counted, and the rate is over the window's measured length (the same definition as bare-worker.ts).
+  const end = t0 + job.durationS * 1000;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({
       url: job.url,
@@ -53,17 +56,20 @@ async function run(job: LoadJob): Promise<CellResult> {
       ...(job.paths?.length ? { requests: [busting] } : {}),
     }, (err: unknown, res: autocannon.Result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res)));
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      if (performance.now() > end) return;
       statuses[status] = (statuses[status] ?? 0) + 1;
       (okSet.has(status) ? ok : other).push(ms);
     });
   });
-  const elapsed = (performance.now() - t0) / 1000;
+  const finished = performance.now();
+  const elapsed = (finished - t0) / 1000;
+  const windowS = (Math.min(end, finished) - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const o = summarize(ok);
   const r = summarize(other);
   return {
-    okPerSec: ok.length / elapsed,
-    otherPerSec: other.length / elapsed,
+    okPerSec: ok.length / windowS,
+    otherPerSec: other.length / windowS,
     ok: ok.length,
     other: other.length,
     errors: result.errors + result.timeouts,
@@ -72,7 +78,7 @@ async function run(job: LoadJob): Promise<CellResult> {
     p99: o.p99,
     otherP50: other.length ? r.p50 : undefined,
     otherP99: other.length ? r.p99 : undefined,
-    durationS: elapsed,
+    durationS: windowS,
     loadGenCpu: (cpu.user + cpu.system) / 1e6 / elapsed,
     tool: 'autocannon',
   };

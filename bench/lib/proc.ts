@@ -154,9 +154,11 @@ export function cpuMs(pid: number): number {
 }
 const CLK_TCK = 100;
 
+const RSS_SAMPLE_MS = 25;
+
 /**
  * Peak resident memory of a process tree while it runs: the sum of VmRSS over the tree, sampled every
- * `everyMs`, plus each process's own VmHWM (the kernel's exact peak, reset at start through clear_refs)
+ * 25 ms, plus each process's own VmHWM (the kernel's exact peak, reset at start through clear_refs)
  * so that a spike between two samples is not missed for a single long-lived process.
  */
 export class RssSampler {
@@ -164,25 +166,25 @@ export class RssSampler {
   /** Largest single process of the tree (our server without its launcher, nginx's biggest worker). */
   largest = 0;
   private timer: NodeJS.Timeout | undefined;
-  private pids: number[] = [];
+  /** The tree at start(), whose VmHWM were reset. */
+  private startPids: number[] = [];
 
-  constructor(private readonly root: number, private readonly everyMs = 25) {}
+  constructor(private readonly root: number) {}
 
   start(): void {
-    this.pids = processTree(this.root);
-    for (const pid of this.pids) {
+    this.startPids = processTree(this.root);
+    for (const pid of this.startPids) {
       try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { /* not permitted: sampling only */ }
     }
     this.peak = 0;
     this.largest = 0;
     this.sample();
-    this.timer = setInterval(() => this.sample(), this.everyMs);
+    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS);
   }
 
   private sample(): void {
-    this.pids = processTree(this.root);
     let sum = 0;
-    for (const pid of this.pids) {
+    for (const pid of processTree(this.root)) {
       const r = rssBytes(pid);
       sum += r;
       if (r > this.largest) this.largest = r;
@@ -195,9 +197,11 @@ export class RssSampler {
     if (this.timer) clearInterval(this.timer);
     this.sample();
     // For the long-lived processes, the exact peaks: sum of per-process high-water marks is an upper bound
-    // of the simultaneous peak; use it only when the tree did not change (no short-lived children).
+    // of the simultaneous peak; use it only when the tree is the one recorded at start() (no short-lived
+    // children, and every VmHWM was reset then).
     const now = processTree(this.root);
-    if (now.length === this.pids.length) {
+    const before = new Set(this.startPids);
+    if (now.length === before.size && now.every((pid) => before.has(pid))) {
       let hwm = 0;
       for (const pid of now) hwm += statusField(pid, 'VmHWM');
       if (hwm > this.peak) this.peak = hwm;
