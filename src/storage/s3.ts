@@ -163,8 +163,9 @@ export class S3DerivativeStore extends S3Store implements DerivativeStore {
       const body = await this.bucket.readBody(out, MAX_DERIVATIVE_BYTES, abortSignal);
       const etag = contentEtag(body);
       const { [CONTENT_HASH]: expected, ...metadata } = out.Metadata ?? {};
-      // Damaged or caught mid-write (emulators write in place): as good as missing, so it is made and stored again.
-      if (expected !== undefined && expected !== etag) return null;
+      // Damaged, caught mid-write (emulators write in place, object and metadata apart), or not written by
+      // resizer: without a matching hash it is as good as missing, so it is made and stored again.
+      if (expected !== etag) return null;
       return {
         body,
         etag,

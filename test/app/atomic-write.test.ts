@@ -24,7 +24,7 @@ describe('derivative writes are atomic', () => {
       child.stdout.on('data', (c: Buffer) => { out += c; });
       const dir = join(root, '400x300');
       let sawTemp = false;
-      for (let i = 0; i < 400 && !sawTemp; i++) {
+      for (let i = 0; i < 3000 && !sawTemp; i++) {
         await sleep(5);
         const names = await readdir(dir).catch(() => [] as string[]);
         const tmp = names.find((n) => n.endsWith('.tmp'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -85,7 +85,7 @@ describe('conditional requests', () => {
     const etag = first.headers.get('etag') ?? '';
     await first.arrayBuffer();
     const transforms = srv.app.stats.transforms;
-    const srcStat = await stat(join(src, '2024/06/cat.png'));
+    const saved = await readFile(join(src, '2024/06/cat.png'));
     await rm(join(src, '2024/06/cat.png'));
     try {
       for (const inm of [etag, `W/${etag}`, `"nope", ${etag}`, '*']) {
@@ -99,7 +99,7 @@ describe('conditional requests', () => {
       await changed.arrayBuffer();
       assert.equal(srv.app.stats.transforms, transforms);
     } finally {
-      assert.ok(srcStat.size > 0);
+      await writeFile(join(src, '2024/06/cat.png'), saved);
     }
   });
 

@@ -44,7 +44,8 @@ describe('admission control', () => {
   it('holds a refusal briefly, so clients retrying in a loop cannot starve the transforms', async () => {
     const slow = fetch(`${srv.url}/111x/big.jpg`);
     const queued = fetch(`${srv.url}/112x/big.jpg`);
-    await new Promise((r) => setTimeout(r, 5));
+    // Wait until one transform runs and one waits, so the next request is the one refused.
+    while (srv.app.limiter.active < 1 || srv.app.limiter.waiting < 1) await new Promise((r) => setTimeout(r, 1));
     const started = performance.now();
     const refused = await fetch(`${srv.url}/113x/big.jpg`);
     const took = performance.now() - started;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { sourceDir } from '../helpers/sources.js';
 
@@ -122,7 +123,8 @@ describe('limits are configurable', () => {
       assert.equal((await fetch(`${s.url}/x51/ok.jpg`)).status, 400);
       const ok = await fetch(`${s.url}/100x50/ok.jpg`);
       assert.equal(ok.status, 200);
-      await ok.arrayBuffer();
+      const meta = await sharp(Buffer.from(await ok.arrayBuffer())).metadata();
+      assert.deepEqual([meta.width, meta.height], [50, 50]);
     } finally {
       await s.close();
     }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sourceDir } from '../helpers/sources.js';
 
 let srv: TestServer;
 before(async () => { srv = await startTestServer(); });
@@ -57,8 +60,18 @@ describe('GET /{W}x{H}/{key}', () => {
   });
 
   it('serves keys with slashes, spaces and unicode', async () => {
-    const { res } = await get('/50x50/orientation/pillow/hopper.jpg');
-    assert.equal(res.status, 200);
+    const src = await sourceDir({ 'my photos/2024/café au lait.png': 'png/dice.png' });
+    const other = await startTestServer({ source: src });
+    try {
+      const res = await fetch(`${other.url}/80x/my%20photos/2024/caf%C3%A9%20au%20lait.png`);
+      assert.equal(res.status, 200);
+      const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 80, 60]);
+      assert.ok((await readdir(join(other.cacheDir, '80x/my photos/2024'))).includes('café au lait.png'));
+    } finally {
+      await other.close();
+      await rm(src, { recursive: true, force: true });
+    }
   });
 
   it('sends the headers a CDN needs', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http.js';
-import { startTestServer, FIXTURES, type TestServer } from '../helpers/server.js';
+import sharp from 'sharp';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { sourceDir } from '../helpers/sources.js';
 
 let srv: TestServer;
@@ -14,8 +14,7 @@ let outside: string;
 before(async () => {
   src = await sourceDir({ 'inside/ok.jpg': 'orientation/pillow/hopper.jpg' });
   // A real image outside the source root: if any request below reached it, it would come back as a 200.
-  outside = await mkdtemp(join(tmpdir(), 'resizer-outside-'));
-  await writeFile(join(outside, 'secret.jpg'), await import('node:fs/promises').then((f) => f.readFile(join(FIXTURES, 'orientation/pillow/hopper.jpg'))));
+  outside = await sourceDir({ 'secret.jpg': 'orientation/pillow/hopper.jpg' });
   await symlink(join(outside, 'secret.jpg'), join(src, 'link-out.jpg'));
   await symlink(outside, join(src, 'dir-out'));
   await symlink(join(src, 'inside/ok.jpg'), join(src, 'link-in.jpg'));
@@ -60,6 +59,8 @@ describe('the source store cannot be escaped', () => {
   it('still follows symlinks that stay inside the root', async () => {
     const res = await rawRequest(srv.url, '/100x100/link-in.jpg');
     assert.equal(res.status, 200);
+    const meta = await sharp(res.body).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 100, 100]);
   });
 
   it('treats a directory as no image', async () => {
@@ -68,9 +69,16 @@ describe('the source store cannot be escaped', () => {
   });
 
   it('never writes outside the cache root', async () => {
-    const res = await rawRequest(srv.url, '/..%2f..%2fevil/inside/ok.jpg');
-    assert.equal(res.status, 400);
-    const res2 = await rawRequest(srv.url, '/../inside/ok.jpg');
-    assert.ok(res2.status === 400 || res2.status === 404);
+    const around = dirname(srv.cacheDir);
+    const before = (await readdir(around)).sort();
+    for (const path of ['/..%2f..%2fevil/inside/ok.jpg', '/../inside/ok.jpg', '/100x100/inside/../../evil.jpg', '/100x100/%2e%2e/evil.jpg', '/100x,..%2f..%2fevil/inside/ok.jpg']) {
+      const res = await rawRequest(srv.url, path);
+      assert.ok(res.status === 400 || res.status === 404, `${path} -> ${res.status}`);
+    }
+    // Only the derivatives the tests above asked for, under their canonical segment.
+    assert.deepEqual((await readdir(srv.cacheDir)).filter((n) => !n.startsWith('.')), ['100x100']);
+    // Nothing new beside the cache root but other tests' own temp folders.
+    const added = (await readdir(around)).filter((n) => !before.includes(n) && !n.startsWith('resizer-'));
+    assert.deepEqual(added, []);
   });
 });

@@ -30,7 +30,8 @@ describe('Limiter', () => {
     const queued = limiter.run(() => sleep(1));
     const started = Date.now();
     await assert.rejects(limiter.run(() => sleep(1)), (e: unknown) => e instanceof ServiceUnavailable && e.headers['Retry-After'] === '1');
-    assert.ok(Date.now() - started < 20);
+    // Refused before the 50 ms job ahead of it could finish: no waiting in line.
+    assert.ok(Date.now() - started < 45);
     await Promise.all([slow, queued]);
   });
 
