@@ -89,7 +89,8 @@ export function createApp(opts: AppOptions): App {
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
-  const routes: Record<string, (req: AppRequest) => Promise<AppResponse>> = { healthz, ...opts.serviceRoutes };
+  // A Map: the route name is user input, and `/_/constructor` must not find Object.prototype's members.
+  const routes = new Map<string, (req: AppRequest) => Promise<AppResponse>>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
@@ -179,7 +180,7 @@ export function createApp(opts: AppOptions): App {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed('GET, HEAD');
       const path = req.url.split('?', 1)[0] ?? '/';
       if (path === '/_' || path.startsWith(`/${RESERVED_SEGMENT}/`)) {
-        const route = routes[path.slice(3)];
+        const route = routes.get(path.slice(3));
         if (!route) throw new NotFound('No such service endpoint');
         return await route(req);
       }

@@ -145,16 +145,18 @@ export const sizeOp: OpDef = {
 
 export const fitOp = keywords({ name: 'fit', field: 'fit', words: identity<Fit>(FITS) });
 
-const gravityAliases: Record<string, Gravity> = {
-  centre: 'center', top: 'north', bottom: 'south', left: 'west', right: 'east',
-  'top-left': 'northwest', 'top-right': 'northeast', 'bottom-left': 'southwest', 'bottom-right': 'southeast',
-};
+// A Map, not an object literal: a token is user input, and `constructor` or `__proto__` must not find
+// Object.prototype's members (they were accepted as positions, or crashed the request with a 500).
+const gravityAliases = new Map<string, Gravity>([
+  ['centre', 'center'], ['top', 'north'], ['bottom', 'south'], ['left', 'west'], ['right', 'east'],
+  ['top-left', 'northwest'], ['top-right', 'northeast'], ['bottom-left', 'southwest'], ['bottom-right', 'southeast'],
+]);
 
 const fraction = decimalRange(0, 1);
 
 export const positionOp: OpDef = {
   name: 'position',
-  aliases: [...Object.keys(gravityAliases), 'smart'],
+  aliases: [...gravityAliases.keys(), 'smart'],
   fields: ['position'],
   parse(token) {
     const named = keywordPosition(token);
@@ -177,7 +179,7 @@ function keywordPosition(token: string): Exclude<Position, object> | undefined {
   if ((GRAVITIES as readonly string[]).includes(token)) return token as Gravity;
   if (token === 'attention' || token === 'entropy') return token;
   if (token === 'smart') return 'attention';
-  return gravityAliases[token];
+  return gravityAliases.get(token);
 }
 
 export const enlargeOp = flag('enlarge', 'enlarge', ['upscale']);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App, AppRequest, AppResponse, Logger } from '../app.js';
+import { clientErrorResponse, originForm } from './client-error.js';
 
 export interface HttpServerOptions {
   /**
@@ -10,6 +11,9 @@ export interface HttpServerOptions {
    * on 2 cores). The hold stays well under one transform, so a refusal is still fast.
    */
   refusalHoldMs?: number;
+  /** Time a client has to send its headers (408 after); Node's check runs every connectionsCheckingIntervalMs. */
+  headersTimeoutMs?: number;
+  connectionsCheckingIntervalMs?: number;
 }
 
 export const DEFAULT_REFUSAL_HOLD_MS = 50;
@@ -17,11 +21,17 @@ export const DEFAULT_REFUSAL_HOLD_MS = 50;
 /** The Node HTTP adapter: translates to and from the app's transport-neutral types, nothing else. */
 export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptions = {}): Server {
   const hold = opts.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS;
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+  const headersTimeout = opts.headersTimeoutMs ?? 20_000;
+  const server = createServer({
+    keepAliveTimeout: 65_000,
+    requestTimeout: Math.max(60_000, headersTimeout),
+    headersTimeout,
+    connectionsCheckingInterval: opts.connectionsCheckingIntervalMs ?? 30_000,
+  }, (req, res) => {
     serve(app, req, res, logger, hold);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(clientErrorResponse(err.code));
   });
   return server;
 }
@@ -29,7 +39,7 @@ export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptio
 function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logger, hold: number): void {
   const appReq: AppRequest = {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    url: originForm(req.url ?? '/'),
     headers: req.headers as Record<string, string | undefined>,
   };
   // Plain promise callbacks rather than an async function: one less promise per request on the hit path.
