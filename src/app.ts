@@ -4,6 +4,8 @@ import { derivativeKey } from './cache/key.js';
 import { Limiter } from './cache/limiter.js';
 import { HotSet } from './cache/memory.js';
 import { SingleFlight } from './cache/single-flight.js';
+import { runWithDeadline } from './derive/deadline.js';
+import { FailureMemory } from './derive/failure-memory.js';
 import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
 import { negotiateFormat } from './ops/auto-format.js';
 import type { ParseLimits, TransformSpec } from './ops/spec.js';
@@ -56,6 +58,8 @@ export interface AppOptions {
   revalidateSeconds?: number;
   /** Service endpoints under `/_/`, by name (`healthz` → `/_/healthz`). */
   serviceRoutes?: Record<string, (req: AppRequest) => Promise<AppResponse>>;
+  /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
+  failureTtlSeconds?: number;
 }
 
 export interface AppStats {
@@ -88,6 +92,8 @@ export function createApp(opts: AppOptions): App {
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds ?? 0, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
+  const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
+  const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
   // A Map: the route name is user input, and `/_/constructor` must not find Object.prototype's members.
   const routes = new Map<string, (req: AppRequest) => Promise<AppResponse>>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
@@ -104,11 +110,12 @@ export function createApp(opts: AppOptions): App {
   }
 
   async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative & { stored: boolean }> {
-    const rendered = await limiter.run(async () => {
+    // The deadline covers read, decode, pipeline and encode; sharp's own timeout misses the AVIF encoder.
+    const rendered = await runWithDeadline(limiter, async () => {
       const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
       stats.transforms++;
       return { source, image: await render(source.body, spec, opts.limits) };
-    });
+    }, { timeoutMs, holdAfterTimeoutMs: timeoutMs });
     // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
     // (file mtime, S3 LastModified) ticks later than the miss that answered first.
     const created = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -142,7 +149,8 @@ export function createApp(opts: AppOptions): App {
       return { ...found, cache: 'HIT', stored: true };
     }
     stats.misses++;
-    const { value } = await flights.run(key, () => produce(key, sourceKey, spec));
+    failures.check(key);
+    const { value } = await flights.run(key, () => produce(key, sourceKey, spec).catch((err: unknown) => { throw failures.remember(key, err); }));
     return { ...value, cache: 'MISS' };
   }
 

@@ -39,5 +39,6 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
+    failureTtlSeconds: config.failureTtlSeconds,
   });
 }

@@ -50,6 +50,7 @@ const schema = v.object({
   queueSize: intIn(0, 100000),
   queueTimeoutMs: intIn(1, 600000),
   transformTimeoutSeconds: intIn(1, 3600),
+  failureTtlSeconds: intIn(0, 86400),
   svg: oneOf(['on', 'off']),
   maxSvgBytes: intIn(1, 2 ** 31),
   maxFrames: intIn(1, 100000),
@@ -107,6 +108,9 @@ export const DEFAULTS: Config = {
   queueSize: cores,
   queueTimeoutMs: 10_000,
   transformTimeoutSeconds: 20,
+  // Long enough that a flood of one poisonous URL costs one transform per interval, short enough that a fixed
+  // source is picked up without a purge.
+  failureTtlSeconds: 30,
   svg: 'on',
   maxSvgBytes: 1024 * 1024,
   maxFrames: 200,
@@ -136,7 +140,8 @@ export const SETTINGS: Setting[] = [
   { key: 'concurrency', flag: '--concurrency', env: 'RESIZER_CONCURRENCY', help: 'transforms run at once (default: CPU cores)' },
   { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'transforms waiting behind them; more get 503' },
   { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'longest wait in the queue before 503' },
-  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform may take before libvips stops it (503)' },
+  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform (read, decode, resize, encode) may take (504 after)' },
+  { key: 'failureTtlSeconds', flag: '--failure-ttl-seconds', env: 'RESIZER_FAILURE_TTL_SECONDS', help: 'seconds a failed derivative answers its error again without a new transform (0: off)' },
   { key: 'svg', flag: '--svg', env: 'RESIZER_SVG', help: 'on|off: rasterise SVG sources (off: 415)' },
   { key: 'maxSvgBytes', flag: '--max-svg-bytes', env: 'RESIZER_MAX_SVG_BYTES', help: 'largest SVG source, in bytes (413 above)' },
   { key: 'maxFrames', flag: '--max-frames', env: 'RESIZER_MAX_FRAMES', help: 'most frames of an animated output (422 above)' },
