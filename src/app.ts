@@ -16,8 +16,9 @@ import type { PipelineLimits } from './pipeline/limits.js';
 import { purgeDerivatives } from './storage/purge.js';
 import { Revalidator, SOURCE_ETAG } from './storage/revalidate.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from './storage/types.js';
-import { buildSegment, parseSegment } from './url/segment.js';
-import { encodeKey, RESERVED_SEGMENT, splitPath } from './url/path.js';
+import { buildSegment } from './url/segment.js';
+import { RequestGate } from './url/gate.js';
+import { encodeKey, RESERVED_SEGMENT } from './url/path.js';
 
 /** Transport-neutral request: header names lower-case, url is the raw path plus query. */
 export interface AppRequest {
@@ -58,6 +59,8 @@ export interface AppOptions {
   revalidateSeconds?: number;
   /** Service endpoints under `/_/`, by name (`healthz` → `/_/healthz`). */
   serviceRoutes?: Record<string, (req: AppRequest) => Promise<AppResponse>>;
+  /** Signatures, presets and size rules (src/url/gate.ts); absent: every well-formed request passes. */
+  gate?: RequestGate;
   /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
   failureTtlSeconds?: number;
 }
@@ -95,6 +98,7 @@ export function createApp(opts: AppOptions): App {
   const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
   const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
+  const gate = opts.gate ?? new RequestGate(parseLimits);
   // A Map: the route name is user input, and `/_/constructor` must not find Object.prototype's members.
   const routes = new Map<string, (req: AppRequest) => Promise<AppResponse>>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
 
@@ -155,9 +159,10 @@ export function createApp(opts: AppOptions): App {
   }
 
   async function handleImage(req: AppRequest, path: string, started: number): Promise<AppResponse> {
-    const { segment, key: sourceKey } = splitPath(path);
+    // Signature, presets and size rules are checked here, before any I/O.
+    const { spec: requested, sourceKey } = gate.parse(path);
     // `auto` becomes the concrete format before the key is built: one derivative per format chosen.
-    const { spec, varyAccept } = negotiateFormat(parseSegment(segment, parseLimits), req.headers.accept);
+    const { spec, varyAccept } = negotiateFormat(requested, req.headers.accept);
     const vary: Record<string, string> = varyAccept ? { Vary: 'Accept' } : {};
     const key = derivativeKey(buildSegment(spec), sourceKey);
     const d = await derive(key, sourceKey, spec);

@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { createApp, type App, type Logger } from './app.js';
+import { accessRulesOf } from './config/access.js';
 import type { Config } from './config/index.js';
+import { RequestGate } from './url/gate.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
 import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
 import type { DerivativeStore, SourceStore } from './storage/types.js';
@@ -40,5 +42,6 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
     failureTtlSeconds: config.failureTtlSeconds,
+    gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config)),
   });
 }

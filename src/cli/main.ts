@@ -15,7 +15,10 @@ function camel(flag: string): string {
 /** Adds every config setting as a flag whose help names its variable and default. */
 function addSettings(cmd: Command): Command {
   for (const s of SETTINGS) {
-    cmd.addOption(new Option(`${s.flag} ${s.boolean ? '[value]' : '<value>'}`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`));
+    const option = new Option(`${s.flag} ${s.boolean ? '[value]' : '<value>'}`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`);
+    const joiner = s.repeatable;
+    if (joiner) option.argParser((value: string, previous: string | undefined) => (previous === undefined ? value : `${previous}${joiner}${value}`));
+    cmd.addOption(option);
   }
   return cmd;
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as v from 'valibot';
 import { isS3Location, parseS3Location } from '../storage/s3-settings.js';
+import { accessProblems } from './access.js';
 
 /**
  * One typed config, from env and flags (flags win). Every field names the flag and variable it comes from,
@@ -13,6 +14,8 @@ export interface Setting {
   help: string;
   /** A switch: the bare flag means true (`--s3-force-path-style`); env takes true/false/1/0. */
   boolean?: true;
+  /** The flag may be given more than once; its values are joined with this separator (the variable's own). */
+  repeatable?: string;
 }
 
 const cores = Math.max(1, availableParallelism());
@@ -63,6 +66,14 @@ const schema = v.object({
   s3ForcePathStyle: onOff,
   s3TimeoutMs: intIn(100, 600000),
   s3MaxAttempts: intIn(1, 10),
+  signingKeys: v.string(),
+  signingKeyFile: v.string(),
+  presets: v.string(),
+  allowedWidths: v.pipe(v.string(), v.check((t) => /^\s*(\d{1,5}\s*(,\s*\d{1,5}\s*)*)?$/.test(t), 'expected comma-separated whole numbers')),
+  allowedHeights: v.pipe(v.string(), v.check((t) => /^\s*(\d{1,5}\s*(,\s*\d{1,5}\s*)*)?$/.test(t), 'expected comma-separated whole numbers')),
+  allowedSegments: v.string(),
+  presetsOnly: onOff,
+  production: onOff,
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -87,6 +98,7 @@ function crossChecks(c: Config): Array<[keyof Config, string]> {
     const problem = s3LocationProblem(c[key]);
     if (problem) problems.push([key, problem]);
   }
+  problems.push(...accessProblems(c));
   return problems;
 }
 
@@ -123,6 +135,14 @@ export const DEFAULTS: Config = {
   s3ForcePathStyle: false,
   s3TimeoutMs: 5000,
   s3MaxAttempts: 3,
+  signingKeys: '',
+  signingKeyFile: '',
+  presets: '',
+  allowedWidths: '',
+  allowedHeights: '',
+  allowedSegments: '',
+  presetsOnly: false,
+  production: false,
 };
 
 export const SETTINGS: Setting[] = [
@@ -154,6 +174,14 @@ export const SETTINGS: Setting[] = [
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
   { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
   { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
+  { key: 'signingKeys', flag: '--signing-key', env: 'RESIZER_SIGNING_KEYS', help: 'HMAC key for signed URLs, 16+ characters; repeat (or comma-separate) for rotation: the first signs, all verify', repeatable: ',' },
+  { key: 'signingKeyFile', flag: '--signing-key-file', env: 'RESIZER_SIGNING_KEY_FILE', help: 'file of signing keys, one a line (added after --signing-key)' },
+  { key: 'presets', flag: '--preset', env: 'RESIZER_PRESETS', help: 'named transform, e.g. thumb=150x150,cover,webp; repeat (or ;-separate) for more', repeatable: ';' },
+  { key: 'allowedWidths', flag: '--allowed-widths', env: 'RESIZER_ALLOWED_WIDTHS', help: 'widths unsigned URLs may ask for, comma-separated (with fit, format and quality)' },
+  { key: 'allowedHeights', flag: '--allowed-heights', env: 'RESIZER_ALLOWED_HEIGHTS', help: 'heights unsigned URLs may ask for, comma-separated' },
+  { key: 'allowedSegments', flag: '--allowed-segments', env: 'RESIZER_ALLOWED_SEGMENTS', help: 'whole option segments unsigned URLs may ask for, ;-separated', repeatable: ';' },
+  { key: 'presetsOnly', flag: '--presets-only', env: 'RESIZER_PRESETS_ONLY', help: 'unsigned URLs must name a preset', boolean: true },
+  { key: 'production', flag: '--production', env: 'RESIZER_PRODUCTION', help: 'refuse to start without a signing key, presets-only mode or an allowlist (also NODE_ENV=production)', boolean: true },
 ];
 
 export class ConfigError extends Error {}
@@ -178,6 +206,8 @@ export function loadConfig(
   const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k) && !EXTRA_ENV.has(k));
   if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
 
+  // NODE_ENV=production turns the production profile on as --production does (a flag set to false wins).
+  if (env.NODE_ENV === 'production' && origin.production === undefined) { raw.production = true; origin.production = 'NODE_ENV'; }
   const parsed = v.safeParse(schema, raw);
   const problems: Array<[string, string]> = parsed.success
     ? crossChecks(parsed.output)
