@@ -5,6 +5,7 @@ import { Limiter } from './cache/limiter.js';
 import { HotSet } from './cache/memory.js';
 import { SingleFlight } from './cache/single-flight.js';
 import { runWithDeadline } from './derive/deadline.js';
+import { AliasMemory, unconstrainedAlias } from './derive/effective-size.js';
 import { FailureMemory } from './derive/failure-memory.js';
 import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
 import { negotiateFormat } from './ops/auto-format.js';
@@ -73,10 +74,15 @@ export interface AppStats {
 }
 
 interface Derivative extends StoredDerivative {
+  /** Where it is stored: the requested key, or the size-free key it is the same image as (effective-size dedup). */
+  key: string;
   cache: 'HIT' | 'MISS';
   /** In the derivative store (a failed write leaves it in this response only). */
   stored: boolean;
 }
+
+/** What a miss produces: the derivative, or the finding that it is another (size-free) key's image. */
+type Produced = (StoredDerivative & { stored: boolean }) | { aliasOf: TransformSpec };
 
 export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
@@ -91,7 +97,8 @@ export interface App {
 
 export function createApp(opts: AppOptions): App {
   const limiter = new Limiter(opts);
-  const flights = new SingleFlight<StoredDerivative & { stored: boolean }>();
+  const flights = new SingleFlight<Produced>();
+  const aliases = new AliasMemory();
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds ?? 0, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
@@ -113,13 +120,16 @@ export function createApp(opts: AppOptions): App {
     return normalised;
   }
 
-  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative & { stored: boolean }> {
+  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<Produced> {
     // The deadline covers read, decode, pipeline and encode; sharp's own timeout misses the AVIF encoder.
     const rendered = await runWithDeadline(limiter, async () => {
       const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
+      const alias = await unconstrainedAlias(spec, source.body);
+      if (alias) return { alias } as const;
       stats.transforms++;
-      return { source, image: await render(source.body, spec, opts.limits) };
+      return { source, image: await render(source.body, spec, opts.limits) } as const;
     }, { timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    if (rendered.alias) return { aliasOf: rendered.alias };
     // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
     // (file mtime, S3 LastModified) ticks later than the miss that answered first.
     const created = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -147,15 +157,23 @@ export function createApp(opts: AppOptions): App {
   }
 
   async function derive(key: string, sourceKey: string, spec: TransformSpec): Promise<Derivative> {
+    const alias = aliases.get(key);
+    if (alias) return derive(alias.key, sourceKey, alias.spec);
     const found = await lookup(key);
     if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
-      return { ...found, cache: 'HIT', stored: true };
+      return { ...found, key, cache: 'HIT', stored: true };
     }
     stats.misses++;
     failures.check(key);
     const { value } = await flights.run(key, () => produce(key, sourceKey, spec).catch((err: unknown) => { throw failures.remember(key, err); }));
-    return { ...value, cache: 'MISS' };
+    if ('aliasOf' in value) {
+      // The box does not constrain this source: the image is the size-free one, stored once under its key.
+      const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
+      aliases.set(key, target);
+      return derive(target.key, sourceKey, target.spec);
+    }
+    return { ...value, key, cache: 'MISS' };
   }
 
   async function handleImage(req: AppRequest, path: string, started: number): Promise<AppResponse> {
@@ -168,7 +186,7 @@ export function createApp(opts: AppOptions): App {
     const d = await derive(key, sourceKey, spec);
     if (opts.delivery === 'redirect' && d.stored) {
       // The redirect itself stays uncached: a purge must be able to take the target away.
-      return { status: 302, headers: { Location: `${opts.publicBase ?? ''}/${encodeKey(key)}`, 'Cache-Control': 'no-cache', 'X-Cache': d.cache, 'Content-Length': '0', ...vary } };
+      return { status: 302, headers: { Location: `${opts.publicBase ?? ''}/${encodeKey(d.key)}`, 'Cache-Control': 'no-cache', 'X-Cache': d.cache, 'Content-Length': '0', ...vary } };
     }
     const headers: Record<string, string> = {
       'Content-Type': d.contentType,
@@ -208,6 +226,7 @@ export function createApp(opts: AppOptions): App {
   async function purge(sourceKey: string): Promise<string[]> {
     const keys = opts.derivatives ? await purgeDerivatives(opts.derivatives, sourceKey) : [];
     for (const k of keys) hot.delete(k);
+    aliases.clear();
     return keys;
   }
 

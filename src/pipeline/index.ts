@@ -118,12 +118,12 @@ function animates(spec: TransformSpec, meta: Metadata, format: OutputFormat, lim
   return true;
 }
 
-function pageSize(meta: Metadata): Size {
+export function pageSize(meta: Metadata): Size {
   return { width: meta.width ?? 1, height: meta.pageHeight ?? meta.height ?? 1 };
 }
 
 /** The source's size as the URL sees it: EXIF orientation applied, then the requested quarter turn. */
-function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
+export function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
   const swapExif = (meta.orientation ?? 1) >= 5;
   const swapTurn = spec.rotate === 90 || spec.rotate === 270;
   return swapExif !== swapTurn ? { width: size.height, height: size.width } : size;
