@@ -5,6 +5,7 @@ import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
+import { sign } from './sign.js';
 import { isClusterWorker, superviseWorkers, workerShare } from '../server/cluster.js';
 import { createHttpServer, listen } from '../server/http.js';
 
@@ -46,6 +47,12 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .description('delete every stored derivative of a source image (after the source changed)'))
     .action(async (key: string, opts: Record<string, string>) => {
       exitCode = await purge(key, flagsOf(opts));
+    });
+  addSettings(program.command('sign').argument('<path>', 'request path, e.g. /300x200,webp/2024/06/cat.jpg')
+    .option('--expires-in <seconds>', 'the signed URL is refused this many seconds from now')
+    .description('print the path signed with the first signing key (docs/url-api.md)'))
+    .action((path: string, opts: Record<string, string>) => {
+      exitCode = sign(path, flagsOf(opts), opts.expiresIn);
     });
   program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
 
