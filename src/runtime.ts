@@ -18,7 +18,11 @@ export interface StoreOverrides {
 export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
   return createApp({
-    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config)),
+    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config), {
+      allowedHosts: config.httpSourceHosts.split(',').map((h) => h.trim()).filter(Boolean),
+      allowLoopback: config.httpSourceAllowLoopback,
+      timeoutMs: config.httpSourceTimeoutMs,
+    }),
     derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,

@@ -74,6 +74,9 @@ const schema = v.object({
   allowedSegments: v.string(),
   presetsOnly: onOff,
   production: onOff,
+  httpSourceHosts: v.string(),
+  httpSourceAllowLoopback: onOff,
+  httpSourceTimeoutMs: intIn(100, 600000),
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -143,6 +146,9 @@ export const DEFAULTS: Config = {
   allowedSegments: '',
   presetsOnly: false,
   production: false,
+  httpSourceHosts: '',
+  httpSourceAllowLoopback: false,
+  httpSourceTimeoutMs: 10_000,
 };
 
 export const SETTINGS: Setting[] = [
@@ -181,6 +187,9 @@ export const SETTINGS: Setting[] = [
   { key: 'allowedHeights', flag: '--allowed-heights', env: 'RESIZER_ALLOWED_HEIGHTS', help: 'heights unsigned URLs may ask for, comma-separated' },
   { key: 'allowedSegments', flag: '--allowed-segments', env: 'RESIZER_ALLOWED_SEGMENTS', help: 'whole option segments unsigned URLs may ask for, ;-separated', repeatable: ';' },
   { key: 'presetsOnly', flag: '--presets-only', env: 'RESIZER_PRESETS_ONLY', help: 'unsigned URLs must name a preset', boolean: true },
+  { key: 'httpSourceHosts', flag: '--http-source-hosts', env: 'RESIZER_HTTP_SOURCE_HOSTS', help: 'more hosts an http(s) --source may read from or redirect to, comma-separated (its own host always)' },
+  { key: 'httpSourceAllowLoopback', flag: '--http-source-allow-loopback', env: 'RESIZER_HTTP_SOURCE_ALLOW_LOOPBACK', help: 'let the http(s) --source host resolve to loopback (local development and tests only)', boolean: true },
+  { key: 'httpSourceTimeoutMs', flag: '--http-source-timeout-ms', env: 'RESIZER_HTTP_SOURCE_TIMEOUT_MS', help: 'deadline of one read from an http(s) --source, redirects included (504 past it)' },
   { key: 'production', flag: '--production', env: 'RESIZER_PRODUCTION', help: 'refuse to start without a signing key, presets-only mode or an allowlist (also NODE_ENV=production)', boolean: true },
 ];
 
