@@ -1,4 +1,4 @@
-import { GatewayTimeout } from '../errors/index.js';
+import { TransformTimeout } from '../errors/index.js';
 import type { Limiter } from '../cache/limiter.js';
 
 export interface DeadlineOptions {
@@ -28,7 +28,7 @@ export function runWithDeadline<T>(limiter: Limiter, job: () => Promise<T>, opts
       const abandoned = new Promise<undefined>((done) => {
         deadline = setTimeout(() => {
           late = true;
-          reject(new GatewayTimeout(`Image took longer than ${opts.timeoutMs / 1000} s to process`));
+          reject(new TransformTimeout(`Image took longer than ${opts.timeoutMs / 1000} s to process`));
           cap = setTimeout(done, opts.holdAfterTimeoutMs, undefined);
         }, opts.timeoutMs);
       });

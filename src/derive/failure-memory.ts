@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { ResizerError } from '../errors/index.js';
+import { ResizerError, TransformTimeout } from '../errors/index.js';
 
 /** How many failed derivative keys are remembered at most: a bound on memory, not a tuning knob. */
 export const FAILURE_MEMORY_ENTRIES = 10_000;
@@ -9,9 +9,10 @@ export const FAILURE_MEMORY_ENTRIES = 10_000;
  * trying again. A poisonous source (an SVG that renders for seconds and then fails, a bomb that decodes to the
  * pixel limit before it is refused) then costs one transform per interval instead of one per request.
  *
- * Remembered: every failure of the transform or of reading its source, except those a retry can fix at once:
- * 503 (this server is busy) and 404 (the source may be uploaded the next moment; a miss costs no transform).
- * Failures that are bugs (not a ResizerError, a 500) are remembered too, as their public 500.
+ * Remembered: what the source itself causes and a retry would repeat: too large (413), not decodable (415, 422),
+ * a transform out of time (TransformTimeout, 504), and bugs (not a ResizerError: remembered as their public 500).
+ * Not remembered: what passes on its own: a missing source (404: it may be uploaded the next moment), and store
+ * or origin trouble (502, 503, a store's 504), and the server being busy (503).
  */
 export class FailureMemory {
   private readonly lru: LRUCache<string, ResizerError> | undefined;
@@ -30,11 +31,15 @@ export class FailureMemory {
   /** Records `err` for `key` when it is worth remembering; returns `err` for rethrowing. */
   remember(key: string, err: unknown): unknown {
     if (!this.lru) return err;
-    const status = err instanceof ResizerError ? err.status : 500;
-    if (status === 503 || status === 404) return err;
+    if (!isPoisonous(err)) return err;
     this.lru.set(key, err instanceof ResizerError ? err : new ResizerError(500, 'Internal server error', {}, { cause: err }));
     return err;
   }
 
   get size(): number { return this.lru?.size ?? 0; }
+}
+
+function isPoisonous(err: unknown): boolean {
+  if (!(err instanceof ResizerError)) return true;
+  return err instanceof TransformTimeout || err.status === 413 || err.status === 415 || err.status === 422;
 }

@@ -46,6 +46,8 @@ export class ServiceUnavailable extends ResizerError {
 export class GatewayTimeout extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(504, message, {}, options); }
 }
+/** A transform (not a store) ran out of time: the image is too costly here, and trying again will not help. */
+export class TransformTimeout extends GatewayTimeout {}
 
 /** sharp's phrasing, so every validation message reads the same way. */
 export function expected(what: string, forWhat: string, received: unknown): string {

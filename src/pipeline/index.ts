@@ -1,5 +1,5 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { GatewayTimeout, PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
+import { TransformTimeout, PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
 import { normalise } from '../ops/normalise.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { TransformSpec } from '../ops/spec.js';
@@ -171,7 +171,7 @@ export function decodeError(err: unknown): ResizerError {
   if (err instanceof ResizerError) return err;
   const message = err instanceof Error ? err.message : String(err);
   // 504, not 503: the image is too costly for this server, and retrying at once will not change that.
-  if (/timeout/i.test(message)) return new GatewayTimeout('Image took too long to process', { cause: err });
+  if (/timeout/i.test(message)) return new TransformTimeout('Image took too long to process', { cause: err });
   if (/unsupported image format/i.test(message)) return new UnsupportedMediaType('Unsupported image format', { cause: err });
   if (/pixel limit/i.test(message)) return new Unprocessable('Image is over the pixel limit', { cause: err });
   const first = message.split('\n')[0]?.slice(0, 160) ?? '';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GatewayTimeout, Unprocessable } from '../errors/index.js';
+import { TransformTimeout, Unprocessable } from '../errors/index.js';
 import { REFUSED_EXIT_CODE, type SvgTarget } from './svg-density.js';
 
 export interface Raster {
@@ -101,7 +101,7 @@ export function rasteriseSvg(
     child.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(watch);
-      if (timedOut) return reject(new GatewayTimeout('Image took too long to process'));
+      if (timedOut) return reject(new TransformTimeout('Image took too long to process'));
       if (tooBig) return reject(new Unprocessable(`SVG needs more than ${Math.round(maxRssBytes / 2 ** 20)} MiB to render`));
       if (code === REFUSED_EXIT_CODE) return reject(new Unprocessable(Buffer.concat(err).toString()));
       if (code !== 0) return reject(new Error(Buffer.concat(err).toString() || `SVG rasteriser exited with ${code}`));

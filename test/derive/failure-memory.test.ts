@@ -44,3 +44,22 @@ describe('failures are remembered per derivative key', () => {
     assert.equal((await fetch(`${srv.url}/50x/later.jpg`)).status, 200);
   });
 });
+
+describe('what is remembered', () => {
+  it('source-caused failures and bugs, not store trouble, a busy server or a missing source', async () => {
+    const { FailureMemory } = await import('../../src/derive/failure-memory.js');
+    const e = await import('../../src/errors/index.js');
+    const memory = new FailureMemory(60);
+    const cases: Array<[unknown, boolean]> = [
+      [new e.Unprocessable('bad'), true], [new e.UnsupportedMediaType('heic'), true], [new e.PayloadTooLarge('big'), true],
+      [new e.TransformTimeout('slow'), true], [new Error('bug'), true],
+      [new e.BadGateway('S3 cut'), false], [new e.GatewayTimeout('S3 slow'), false], [new e.ServiceUnavailable('busy'), false], [new e.NotFound(), false],
+    ];
+    cases.forEach(([err, remembered], i) => {
+      memory.remember(`k${i}`, err);
+      if (remembered) assert.throws(() => memory.check(`k${i}`), (thrown: unknown) => thrown instanceof e.ResizerError, String(err));
+      else assert.doesNotThrow(() => memory.check(`k${i}`), String(err));
+    });
+    assert.throws(() => memory.check('k4'), (thrown: unknown) => thrown instanceof e.ResizerError && thrown.status === 500);
+  });
+});
