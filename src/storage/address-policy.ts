@@ -23,17 +23,21 @@ export function refusedAddress(ip: string): string | undefined {
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname) => new Promise((resolve, reject) => {
+  dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+});
 
 /**
- * A `lookup` for http.Agent / net.connect that resolves as usual, then refuses the connection when any
- * resolved address is refused: checked on the address actually connected to, on every connection, so DNS
- * rebinding (a name resolving public first and private later) gains nothing. `allowLoopback` admits 127/8 and
- * ::1 only (tests reach a local origin with it).
+ * A `lookup` for http.Agent / net.connect that resolves as usual (or with `resolve`), then refuses the
+ * connection when any resolved address is refused: checked on the address actually connected to, on every new
+ * connection, so DNS rebinding (a name resolving public first and private later) gains nothing. `allowLoopback`
+ * admits 127/8 and ::1 only (tests reach a local origin with it).
  */
-export function guardedLookup(allowLoopback: boolean) {
+export function guardedLookup(allowLoopback: boolean, resolve: Resolver = systemResolver) {
   return (hostname: string, options: LookupOneOptions | LookupAllOptions, callback: LookupCallback): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '');
+    resolve(hostname).then((addresses) => {
       for (const a of addresses) {
         const why = refusedFor(a.address, allowLoopback);
         if (why) {
@@ -41,11 +45,11 @@ export function guardedLookup(allowLoopback: boolean) {
           return callback(refused, '');
         }
       }
-      if ((options as LookupAllOptions).all) return callback(null, addresses);
       const first = addresses[0];
       if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+      if ((options as LookupAllOptions).all) return callback(null, addresses);
       callback(null, first.address, first.family);
-    });
+    }, (err: NodeJS.ErrnoException) => callback(err, ''));
   };
 }
 

@@ -1,11 +1,10 @@
-import type { LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import ipaddr from 'ipaddr.js';
 import { contentEtag } from '../cache/etag.js';
 import { BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { encodeKey, validateKey } from '../url/path.js';
-import { guardedLookup, refusedFor } from './address-policy.js';
+import { guardedLookup, refusedFor, type Resolver } from './address-policy.js';
 import type { SourceInfo, SourceObject, SourceReadOptions, SourceStore } from './types.js';
 
 export interface HttpSourceOptions {
@@ -18,7 +17,7 @@ export interface HttpSourceOptions {
   /** Most redirects followed per read (502 past it). */
   maxRedirects?: number;
   /** Name resolution, dns.lookup by default; every address it returns is checked before connecting. */
-  resolve?: (hostname: string) => Promise<LookupAddress[]>;
+  resolve?: Resolver;
 }
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
@@ -55,8 +54,8 @@ export class HttpSourceStore implements SourceStore {
     this.hosts = new Set([this.base.hostname, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase()));
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
     this.maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-    const strict = this.lookup(false);
-    const local = this.lookup(opts.allowLoopback === true);
+    const strict = guardedLookup(false, opts.resolve);
+    const local = guardedLookup(opts.allowLoopback === true, opts.resolve);
     // One agent pair per policy: a kept-alive socket was checked when it connected, under the policy of its host.
     this.agents = {
       http: new HttpAgent({ keepAlive: true, lookup: strict }),
@@ -115,19 +114,6 @@ export class HttpSourceStore implements SourceStore {
     if (!etag || !Number.isFinite(size)) return undefined;
     const contentType = res.headers['content-type'];
     return { size, etag, lastModified: lastModified ?? new Date(0), ...(contentType ? { contentType } : {}) };
-  }
-
-  private lookup(allowLoopback: boolean) {
-    const resolve = this.opts.resolve;
-    if (!resolve) return guardedLookup(allowLoopback);
-    return (hostname: string, options: { all?: boolean }, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
-      resolve(hostname).then((addresses) => {
-        const refused = addresses.map((a) => [a, refusedFor(a.address, allowLoopback)] as const).find(([, why]) => why);
-        if (refused) return callback(Object.assign(new Error(`Refusing to connect to ${hostname} (${refused[0].address}): ${refused[1]}`), { code: 'ERR_ADDRESS_REFUSED' }), '');
-        if (options.all) return callback(null, addresses);
-        callback(null, addresses[0]?.address ?? '', addresses[0]?.family);
-      }, (err: NodeJS.ErrnoException) => callback(err, ''));
-    };
   }
 
   private async fetch(method: 'GET' | 'HEAD', key: string, headers: Record<string, string>, options: SourceReadOptions): Promise<Fetched> {
