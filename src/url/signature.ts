@@ -84,3 +84,18 @@ export function constantTimeEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % Math.max(1, b.length));
   return diff === 0;
 }
+
+/**
+ * The check an edge function can run on a raw request path (`/s-{sig}[-{expires}]/{options}/{key}`) without the
+ * options parser: it verifies the rest of the path as sent, so it agrees with the server for every URL signed by
+ * `buildUrl` / `signPath` / `resizer sign` (which write the canonical spelling) and refuses other spellings of
+ * them, which the server, canonicalising first, would accept. 'unsigned' when the first segment is no signature.
+ */
+export function verifySignedPath(rawPath: string, keys: readonly string[], nowSeconds: number, hmac: Hmac = hmacSha256): Verdict | 'unsigned' | 'malformed' {
+  const slash = rawPath.indexOf('/', 1);
+  const first = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
+  if (!looksSigned(first)) return 'unsigned';
+  const parsed = parseSignatureSegment(first);
+  if (!parsed || slash < 0) return 'malformed';
+  return verifySignature(rawPath.slice(slash).split('?', 1)[0] ?? '', parsed, keys, nowSeconds, hmac);
+}

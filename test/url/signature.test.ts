@@ -3,8 +3,9 @@ import { createHmac } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { buildUrl } from '../../src/url/builder.js';
 import {
-  constantTimeEqual, hmacSha256, parseSignatureSegment, signatureSegment, verifySignature,
+  constantTimeEqual, hmacSha256, parseSignatureSegment, signatureSegment, verifySignature, verifySignedPath,
 } from '../../src/url/signature.js';
 import { rawRequest } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -107,6 +108,35 @@ describe('signed URLs over HTTP', () => {
     assert.equal((await rawRequest(srv.url, `/s-short/50x/${IMAGE}`)).status, 400);
     assert.equal(srv.app.stats.transforms, before);
     assert.equal((await rawRequest(srv.url, '/_/healthz')).status, 200, 'service endpoints are not signed');
+  });
+});
+
+describe('the edge check (verifySignedPath) agrees with the server', () => {
+  let srv: TestServer;
+  before(async () => { srv = await startTestServer({ signingKeys: `${NEW},${OLD}` }); });
+  after(async () => { await srv.close(); });
+
+  it('on signed, tampered, wrong-key, rotated, expired and unsigned URLs', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const node = (k: string, m: string) => createHmac('sha256', k).update(m).digest('base64url');
+    const good = buildUrl(IMAGE, { width: 33, format: 'webp' }, { signingKey: NEW });
+    const cases: Array<[string, string]> = [
+      ['signed', good],
+      ['signed with expiry', buildUrl(`dir with space/${IMAGE}`, '34x', { signingKey: NEW, expires: now + 60 })],
+      ['tampered', good.replace('33x', '35x')],
+      ['wrong key', buildUrl(IMAGE, '36x', { signingKey: 'not-the-key-000000000' })],
+      ['rotated', buildUrl(IMAGE, '37x', { signingKey: OLD })],
+      ['expired', buildUrl(IMAGE, '38x', { signingKey: NEW, expires: now - 5 })],
+      ['unsigned', `/39x/${IMAGE}`],
+      ['malformed', `/s-abc/39x/${IMAGE}`],
+    ];
+    for (const [name, path] of cases) {
+      const edge = verifySignedPath(path, [NEW, OLD], now, node);
+      assert.equal(verifySignedPath(path, [NEW, OLD], now), edge, `${name}: the pure HMAC and node:crypto agree`);
+      const status = (await rawRequest(srv.url, path)).status;
+      const expected = edge === 'valid' ? [200, 404] : edge === 'malformed' ? [400] : [403];
+      assert.ok(expected.includes(status), `${name}: edge says ${edge}, server ${status}`);
+    }
   });
 });
 
