@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { isNotModified } from './cache/conditional.js';
 import { derivativeKey } from './cache/key.js';
-import { Limiter } from './cache/limiter.js';
+import { Admission } from './admission/admission.js';
+import { predictCost } from './admission/cost.js';
 import { HotSet } from './cache/memory.js';
 import { SingleFlight } from './cache/single-flight.js';
 import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
 import { negotiateFormat } from './ops/auto-format.js';
 import type { ParseLimits, TransformSpec } from './ops/spec.js';
 import { CONTENT_TYPES, sniff } from './pipeline/formats.js';
-import { render } from './pipeline/index.js';
+import { describeTransform, inspect, render } from './pipeline/index.js';
 import { contentEtag as etagOf } from './cache/etag.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { purgeDerivatives } from './storage/purge.js';
@@ -22,6 +23,8 @@ export interface AppRequest {
   method: string;
   url: string;
   headers: Record<string, string | undefined>;
+  /** Aborted when the client goes away: a request still queued then leaves without running. */
+  signal?: AbortSignal;
 }
 
 export interface AppResponse {
@@ -46,6 +49,8 @@ export interface AppOptions {
   concurrency: number;
   queueSize: number;
   queueTimeoutMs: number;
+  memoryBudgetBytes: number;
+  readConcurrency: number;
   memoryCacheBytes: number;
   memoryCacheTtlSeconds: number;
   logger: Logger;
@@ -74,7 +79,7 @@ interface Derivative extends StoredDerivative {
 export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
   readonly stats: AppStats;
-  readonly limiter: Limiter;
+  readonly admission: Admission;
   /**
    * Deletes every derivative of a source from the store and from this process's hot set; other processes'
    * hot sets let it go after memoryCacheTtlSeconds. Returns the derivative keys deleted.
@@ -83,7 +88,13 @@ export interface App {
 }
 
 export function createApp(opts: AppOptions): App {
-  const limiter = new Limiter(opts);
+  const admission = new Admission({
+    slots: opts.concurrency,
+    memoryBudgetBytes: opts.memoryBudgetBytes,
+    readConcurrency: opts.readConcurrency,
+    queueSize: opts.queueSize,
+    queueTimeoutMs: opts.queueTimeoutMs,
+  });
   const flights = new SingleFlight<StoredDerivative & { stored: boolean }>();
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds ?? 0, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
@@ -95,18 +106,32 @@ export function createApp(opts: AppOptions): App {
     const inMemory = hot.get(key);
     if (inMemory) return inMemory;
     if (!opts.derivatives) return null;
-    const stored = await opts.derivatives.get(key);
+    let stored: StoredDerivative | null;
+    try {
+      stored = await opts.derivatives.get(key);
+    } catch (err) {
+      // An unreadable cache must not take the service down with it: make the image again and say so in the log.
+      opts.logger.error({ err, key }, 'derivative read failed; treated as a miss');
+      return null;
+    }
     if (!stored) return null;
     const normalised = withCreationTime(withContentType(stored));
     hot.set(key, normalised);
     return normalised;
   }
 
-  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<StoredDerivative & { stored: boolean }> {
-    const rendered = await limiter.run(async () => {
-      const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
-      stats.transforms++;
-      return { source, image: await render(source.body, spec, opts.limits) };
+  async function produce(key: string, sourceKey: string, spec: TransformSpec, signal: AbortSignal): Promise<StoredDerivative & { stored: boolean }> {
+    const rendered = await admission.run({
+      signal,
+      read: async () => {
+        const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes, signal });
+        return { source, header: await inspect(source.body, opts.limits) };
+      },
+      price: ({ source, header }) => ({ ...predictCost(describeTransform(header, spec, opts.limits)), sourceBytes: source.body.length }),
+      work: async ({ source, header }) => {
+        stats.transforms++;
+        return { source, image: await render(source.body, spec, opts.limits, header) };
+      },
     });
     // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
     // (file mtime, S3 LastModified) ticks later than the miss that answered first.
@@ -134,14 +159,14 @@ export function createApp(opts: AppOptions): App {
     return { ...derivative, stored };
   }
 
-  async function derive(key: string, sourceKey: string, spec: TransformSpec): Promise<Derivative> {
+  async function derive(key: string, sourceKey: string, spec: TransformSpec, signal?: AbortSignal): Promise<Derivative> {
     const found = await lookup(key);
     if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
       return { ...found, cache: 'HIT', stored: true };
     }
     stats.misses++;
-    const { value } = await flights.run(key, () => produce(key, sourceKey, spec));
+    const { value } = await flights.run(key, (shared) => produce(key, sourceKey, spec, shared), signal);
     return { ...value, cache: 'MISS' };
   }
 
@@ -151,7 +176,7 @@ export function createApp(opts: AppOptions): App {
     const { spec, varyAccept } = negotiateFormat(parseSegment(segment, parseLimits), req.headers.accept);
     const vary: Record<string, string> = varyAccept ? { Vary: 'Accept' } : {};
     const key = derivativeKey(buildSegment(spec), sourceKey);
-    const d = await derive(key, sourceKey, spec);
+    const d = await derive(key, sourceKey, spec, req.signal);
     if (opts.delivery === 'redirect' && d.stored) {
       // The redirect itself stays uncached: a purge must be able to take the target away.
       return { status: 302, headers: { Location: `${opts.publicBase ?? ''}/${encodeKey(key)}`, 'Cache-Control': 'no-cache', 'X-Cache': d.cache, 'Content-Length': '0', ...vary } };
@@ -186,7 +211,9 @@ export function createApp(opts: AppOptions): App {
       return await handleImage(req, path, started);
     } catch (err) {
       const e = errorToResponse(err);
-      if (e.status >= 500 && e.status !== 503) opts.logger.error({ err, url: req.url }, 'request failed');
+      // Every 5xx is logged with its cause; overload at warn, since it is expected under bursts.
+      if (e.status === 503) opts.logger.warn({ err, url: req.url }, 'request refused');
+      else if (e.status >= 500) opts.logger.error({ err, url: req.url }, 'request failed');
       return { status: e.status, headers: { ...e.headers, 'Content-Length': String(Buffer.byteLength(e.body)) }, body: req.method === 'HEAD' ? undefined : e.body };
     }
   }
@@ -197,7 +224,7 @@ export function createApp(opts: AppOptions): App {
     return keys;
   }
 
-  return { handle, stats, limiter, purge };
+  return { handle, stats, admission, purge };
 }
 
 async function healthz(): Promise<AppResponse> {

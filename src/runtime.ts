@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
+import { defaultMemoryBudget } from './admission/budget.js';
 import { createApp, type App, type Logger } from './app.js';
 import type { Config } from './config/index.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
@@ -33,6 +34,10 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     concurrency: config.concurrency,
     queueSize: config.queueSize,
     queueTimeoutMs: config.queueTimeoutMs,
+    memoryBudgetBytes: config.memoryBudgetMb > 0
+      ? config.memoryBudgetMb * 2 ** 20
+      : defaultMemoryBudget({ baselineBytes: process.memoryUsage.rss(), hotSetBytes: config.memoryCacheMb * 2 ** 20, workers: config.workers }),
+    readConcurrency: config.readConcurrency > 0 ? config.readConcurrency : 2 * config.concurrency,
     memoryCacheBytes: config.memoryCacheMb * 1024 * 1024,
     memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
     logger,

@@ -49,6 +49,8 @@ const schema = v.object({
   workers: intIn(1, 64),
   queueSize: intIn(0, 100000),
   queueTimeoutMs: intIn(1, 600000),
+  memoryBudgetMb: intIn(0, 1024 * 1024),
+  readConcurrency: intIn(0, 1024),
   transformTimeoutSeconds: intIn(1, 3600),
   svg: oneOf(['on', 'off']),
   maxSvgBytes: intIn(1, 2 ** 31),
@@ -102,10 +104,14 @@ export const DEFAULTS: Config = {
   maxOutputPixels: 40_000_000,
   concurrency: cores,
   workers: 1,
-  // One waiting per running transform: admitted requests then wait at most about one transform, so their p99
-  // stays within ~4x a single request under overload (docs/benchmarks.md); the rest get a fast 503.
-  queueSize: cores,
+  // Deep: a page (or a CDN fanning one out) sends dozens of misses at once, and a browser never retries a
+  // failed <img>. What bounds waiting is each waiter's deadline, not a count (docs/benchmarks.md).
+  queueSize: 512,
   queueTimeoutMs: 10_000,
+  // 0: from the machine (README, "Memory budget").
+  memoryBudgetMb: 0,
+  // 0: twice the transform slots.
+  readConcurrency: 0,
   transformTimeoutSeconds: 20,
   svg: 'on',
   maxSvgBytes: 1024 * 1024,
@@ -134,9 +140,11 @@ export const SETTINGS: Setting[] = [
   { key: 'maxOutputPixels', flag: '--max-output-pixels', env: 'RESIZER_MAX_OUTPUT_PIXELS', help: 'largest output area in pixels, all frames counted' },
   { key: 'workers', flag: '--workers', env: 'RESIZER_WORKERS', help: 'server processes sharing the port (node:cluster), each with its share of --concurrency, --queue-size and --memory-cache-mb' },
   { key: 'concurrency', flag: '--concurrency', env: 'RESIZER_CONCURRENCY', help: 'transforms run at once (default: CPU cores)' },
-  { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'transforms waiting behind them; more get 503' },
-  { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'longest wait in the queue before 503' },
-  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform may take before libvips stops it (503)' },
+  { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'most transforms waiting; more get 503' },
+  { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'deadline of a waiting request: refused (503) at arrival if its estimated wait is longer' },
+  { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'RESIZER_MEMORY_BUDGET_MB', help: 'MiB that transforms in flight may use, by their predicted peak (0: 0.75 x cgroup limit or RAM, minus baseline and hot set)' },
+  { key: 'readConcurrency', flag: '--read-concurrency', env: 'RESIZER_READ_CONCURRENCY', help: 'sources read (or read ahead) at once, outside the CPU slots (0: twice --concurrency)' },
+  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform may take before libvips stops it (422)' },
   { key: 'svg', flag: '--svg', env: 'RESIZER_SVG', help: 'on|off: rasterise SVG sources (off: 415)' },
   { key: 'maxSvgBytes', flag: '--max-svg-bytes', env: 'RESIZER_MAX_SVG_BYTES', help: 'largest SVG source, in bytes (413 above)' },
   { key: 'maxFrames', flag: '--max-frames', env: 'RESIZER_MAX_FRAMES', help: 'most frames of an animated output (422 above)' },

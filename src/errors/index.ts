@@ -35,6 +35,14 @@ export class UnsupportedMediaType extends ResizerError {
 export class Unprocessable extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(422, message, {}, options); }
 }
+/** A server fault (a storage permission or I/O error): the cause is logged, the client gets no detail. */
+export class InternalError extends ResizerError {
+  constructor(message: string, options?: { cause?: unknown }) { super(500, message, {}, options); }
+}
+/** The client went away before its response: nothing is sent (nginx's 499 in logs). */
+export class ClientGone extends ResizerError {
+  constructor() { super(499, 'Client closed the request'); }
+}
 export class BadGateway extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(502, message, {}, options); }
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ServiceUnavailable, Unprocessable } from '../errors/index.js';
+import { Unprocessable } from '../errors/index.js';
 
 export interface Raster {
   data: Buffer;
@@ -47,7 +47,7 @@ export function rasteriseSvg(
     child.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(watch);
-      if (timedOut) return reject(new ServiceUnavailable('Image took too long to process', 5));
+      if (timedOut) return reject(new Unprocessable('Image took too long to process'));
       if (tooBig) return reject(new Unprocessable(`SVG needs more than ${Math.round(maxRssBytes / 2 ** 20)} MiB to render`));
       if (code !== 0) return reject(new Error(Buffer.concat(err).toString() || `SVG rasteriser exited with ${code}`));
       const all = Buffer.concat(out);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { contentEtag } from '../cache/etag.js';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
+import { InternalError, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { validateKey } from '../url/path.js';
 import type {
   DerivativeStore, DerivativeWrite, SourceInfo, SourceObject, SourceReadOptions, SourceStore, StoredDerivative,
@@ -16,9 +16,14 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG';
 }
 
+/** Running out of descriptors or a busy file passes; permissions and I/O errors need an operator. */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
+
 function storageFailure(err: unknown, what: string): ResizerError {
   if (err instanceof ResizerError) return err;
-  return new ServiceUnavailable(`Storage error while ${what}`, 1, { cause: err });
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (TRANSIENT.has(code)) return new ServiceUnavailable(`Storage busy while ${what}`, 1, { cause: err });
+  return new InternalError(`Storage error while ${what}`, { cause: err });
 }
 
 /** Resolves a validated key under root; the realpath check refuses symlinks that leave the root. */

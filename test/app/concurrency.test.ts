@@ -45,7 +45,7 @@ describe('admission control', () => {
     const slow = fetch(`${srv.url}/111x/big.jpg`);
     const queued = fetch(`${srv.url}/112x/big.jpg`);
     // Wait until one transform runs and one waits, so the next request is the one refused.
-    while (srv.app.limiter.active < 1 || srv.app.limiter.waiting < 1) await new Promise((r) => setTimeout(r, 1));
+    while (srv.app.admission.active < 1 || srv.app.admission.waiting < 1) await new Promise((r) => setTimeout(r, 1));
     const started = performance.now();
     const refused = await fetch(`${srv.url}/113x/big.jpg`);
     const took = performance.now() - started;
