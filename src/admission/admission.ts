@@ -82,6 +82,7 @@ export class Admission {
   /** Moving averages: wall time of a transform, actual/predicted CPU time, transforms running at once. */
   private serviceMs = INITIAL_SERVICE_MS;
   private costRatio = 1;
+  private measured = 0;
   private parallelism: number;
   readonly stats: AdmissionStats = { started: 0, refused: 0, expired: 0, abandoned: 0, overBudget: 0 };
 
@@ -189,10 +190,12 @@ export class Admission {
 
   private measure(entry: Entry): void {
     const took = performance.now() - (entry.started ?? performance.now());
-    this.serviceMs += EWMA * (took - this.serviceMs);
+    // The first measurement replaces the starting guesses outright.
+    const weight = this.measured++ === 0 ? 1 : EWMA;
+    this.serviceMs += weight * (took - this.serviceMs);
     if (entry.price && entry.price.cpuMs > 0) {
       // Wall time over predicted CPU time: how fast this machine is now, contention included.
-      this.costRatio += EWMA * (took / entry.price.cpuMs - this.costRatio);
+      this.costRatio += weight * (took / entry.price.cpuMs - this.costRatio);
     }
   }
 

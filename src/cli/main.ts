@@ -72,7 +72,7 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
   const app = await buildApp(workerShare(config, config.workers), logger);
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
-  logger.info({ source: config.source, cache: config.cache }, `resizer listening on http://${addr.address}:${addr.port}`);
+  logger.info({ source: config.source, cache: config.cache, memoryBudgetMb: Math.round(app.admission.opts.memoryBudgetBytes / 2 ** 20) }, `resizer listening on http://${addr.address}:${addr.port}`);
   const stop = () => server.close(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
