@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { createApp, type App, type Logger } from './app.js';
 import type { Config } from './config/index.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
+import { playgroundRoutes } from './playground/routes.js';
 import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
 import type { DerivativeStore, SourceStore } from './storage/types.js';
 
@@ -15,8 +16,9 @@ export interface StoreOverrides {
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
 export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
+  const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config));
   return createApp({
-    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config)),
+    sources,
     derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,
@@ -39,5 +41,6 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
+    serviceRoutes: config.playground === 'on' ? playgroundRoutes(sources, config) : {},
   });
 }

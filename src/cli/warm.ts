@@ -25,6 +25,7 @@ export interface WarmFailure {
   key: string;
   segment: string;
   status: number;
+  /** The error response's text: status and message, e.g. "422 VipsJpeg: premature end of JPEG image". */
   reason: string;
 }
 
@@ -171,7 +172,7 @@ export async function warmCommand(args: WarmArgs, flags: Partial<Record<keyof Co
     return 1;
   }
   progress.stop();
-  for (const f of result.failed) console.error(`failed: ${f.key} (${f.segment}): ${f.status} ${f.reason}`);
+  for (const f of result.failed) console.error(`failed: ${f.key} (${f.segment}): ${f.reason}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`warm: ${result.sources} source(s) x ${segments.length} option set(s) [${segments.join(' ')}]: `
     + `${result.made} made, ${result.existing} already there, ${result.failed.length} failed`
