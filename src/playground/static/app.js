@@ -85,7 +85,7 @@ function makePanel(section) {
   for (const [k, label] of [['bytes', 'Bytes'], ['dimensions', 'Dimensions'], ['format', 'Format'], ['time', 'Time (Server-Timing)']]) {
     const dt = document.createElement('dt');
     dt.textContent = label;
-    cells[k] = Object.assign(document.createElement('dd'), { id: id(k) });
+    cells[k] = Object.assign(document.createElement('dd'), { id: id(`out-${k}`) });
     stats.append(dt, cells[k]);
   }
   section.append(heading, grid, extra, url, error, frame, stats);
@@ -126,7 +126,11 @@ function serverTime(header) {
 
 async function render(panel) {
   if (!state.key) return;
+  // Answers can come back out of order: only the latest change may write to the panel.
+  const turn = (panel.turn = (panel.turn ?? 0) + 1);
+  const stale = () => turn !== panel.turn;
   const [result] = await canonical([optionsOf(panel)]);
+  if (stale()) return;
   panel.error.textContent = result.error ?? '';
   if (result.error) return;
   const url = imageUrl(result.segment);
@@ -137,6 +141,7 @@ async function render(panel) {
   for (const cell of Object.values(panel.cells)) cell.textContent = '…';
   const res = await fetch(url);
   const body = await res.blob();
+  if (stale()) return;
   if (!res.ok) {
     panel.error.textContent = await body.text();
     panel.img.removeAttribute('src');
@@ -147,6 +152,7 @@ async function render(panel) {
   panel.cells.time.textContent = serverTime(res.headers.get('server-timing'));
   panel.img.alt = `${state.key} with options ${result.segment}`;
   panel.img.onload = () => {
+    if (stale()) return;
     panel.cells.dimensions.textContent = `${panel.img.naturalWidth} × ${panel.img.naturalHeight}`;
     if (panel.name === 'a') renderSnippet(panel);
   };
