@@ -4,6 +4,7 @@ import { defaultMemoryBudget } from './admission/budget.js';
 import { createApp, type App, type Logger } from './app.js';
 import type { Config } from './config/index.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
+import { playgroundRoutes } from './playground/routes.js';
 import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
 import type { DerivativeStore, SourceStore } from './storage/types.js';
 
@@ -16,8 +17,9 @@ export interface StoreOverrides {
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
 export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
+  const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config));
   return createApp({
-    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config)),
+    sources,
     derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,
@@ -44,5 +46,6 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
+    serviceRoutes: config.playground === 'on' ? playgroundRoutes(sources, config) : {},
   });
 }

@@ -5,6 +5,8 @@ import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
+import { infoCommand } from './info.js';
+import { warmCommand } from './warm.js';
 import { isClusterWorker, superviseWorkers, workerShare } from '../server/cluster.js';
 import { createHttpServer, listen } from '../server/http.js';
 
@@ -43,6 +45,21 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .description('delete every stored derivative of a source image (after the source changed)'))
     .action(async (key: string, opts: Record<string, string>) => {
       exitCode = await purge(key, flagsOf(opts));
+    });
+  addSettings(program.command('warm')
+    .description('make derivatives of every source image ahead of traffic (skips those already stored, so a rerun resumes)')
+    .option('--size <WxH...>', 'sizes to make, e.g. 300x200 600x (repeatable)')
+    .option('--options <segment...>', 'option segments to make, as in URLs: 300x200,cover,webp (repeatable)')
+    .option('--prefix <prefix>', 'only sources whose key starts with this, e.g. 2024/'))
+    .action(async (opts: Record<string, string>) => {
+      const { size, options, prefix } = opts as unknown as { size?: string[]; options?: string[]; prefix?: string };
+      exitCode = await warmCommand({ size, options, prefix }, flagsOf(opts));
+    });
+  addSettings(program.command('info').argument('<key>', 'source image key, e.g. 2024/06/cat.jpg')
+    .description('describe a source image and the derivatives stored for it')
+    .option('--json', 'machine-readable output'))
+    .action(async (key: string, opts: Record<string, string>) => {
+      exitCode = await infoCommand(key, Boolean(opts.json), flagsOf(opts));
     });
   program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
 

@@ -64,6 +64,7 @@ const schema = v.object({
   s3ForcePathStyle: onOff,
   s3TimeoutMs: intIn(100, 600000),
   s3MaxAttempts: intIn(1, 10),
+  playground: oneOf(['on', 'off']),
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -125,6 +126,8 @@ export const DEFAULTS: Config = {
   s3ForcePathStyle: false,
   s3TimeoutMs: 5000,
   s3MaxAttempts: 3,
+  // On for people trying resizer out; it lists the source store, so a production deployment turns it off.
+  playground: 'on',
 };
 
 export const SETTINGS: Setting[] = [
@@ -157,6 +160,7 @@ export const SETTINGS: Setting[] = [
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
   { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
   { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
+  { key: 'playground', flag: '--playground', env: 'RESIZER_PLAYGROUND', help: 'on|off: the page at /_/playground to try options on, and the source listing at /_/sources it uses' },
 ];
 
 export class ConfigError extends Error {}
