@@ -1,22 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import { isNotModified } from './cache/conditional.js';
 import { derivativeKey } from './cache/key.js';
-import { Limiter } from './cache/limiter.js';
+import { Admission } from './admission/admission.js';
+import { predictCost } from './admission/cost.js';
 import { HotSet } from './cache/memory.js';
 import { SingleFlight } from './cache/single-flight.js';
-import { runWithDeadline } from './derive/deadline.js';
-import { AliasMemory, unconstrainedAlias } from './derive/effective-size.js';
+import { Deadline } from './derive/deadline.js';
+import { aliasFromHeader, AliasMemory } from './derive/effective-size.js';
 import { FailureMemory } from './derive/failure-memory.js';
 import { errorToResponse, MethodNotAllowed, NotFound } from './errors/index.js';
 import { negotiateFormat } from './ops/auto-format.js';
 import type { ParseLimits, TransformSpec } from './ops/spec.js';
 import { CONTENT_TYPES, sniff } from './pipeline/formats.js';
-import { render } from './pipeline/index.js';
+import { describeTransform, inspect, render, type Rendered } from './pipeline/index.js';
 import { contentEtag as etagOf } from './cache/etag.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { purgeDerivatives } from './storage/purge.js';
 import { Revalidator, SOURCE_ETAG } from './storage/revalidate.js';
-import type { DerivativeStore, SourceStore, StoredDerivative } from './storage/types.js';
+import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from './storage/types.js';
 import { buildSegment } from './url/segment.js';
 import { RequestGate } from './url/gate.js';
 import { encodeKey, RESERVED_SEGMENT } from './url/path.js';
@@ -26,6 +27,8 @@ export interface AppRequest {
   method: string;
   url: string;
   headers: Record<string, string | undefined>;
+  /** Aborted when the client goes away: a request still queued then leaves without running. */
+  signal?: AbortSignal;
 }
 
 export interface AppResponse {
@@ -50,6 +53,8 @@ export interface AppOptions {
   concurrency: number;
   queueSize: number;
   queueTimeoutMs: number;
+  memoryBudgetBytes: number;
+  readConcurrency: number;
   memoryCacheBytes: number;
   memoryCacheTtlSeconds: number;
   logger: Logger;
@@ -87,7 +92,7 @@ type Produced = (StoredDerivative & { stored: boolean }) | { aliasOf: TransformS
 export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
   readonly stats: AppStats;
-  readonly limiter: Limiter;
+  readonly admission: Admission;
   /**
    * Deletes every derivative of a source from the store and from this process's hot set; other processes'
    * hot sets let it go after memoryCacheTtlSeconds. Returns the derivative keys deleted.
@@ -96,14 +101,20 @@ export interface App {
 }
 
 export function createApp(opts: AppOptions): App {
-  const limiter = new Limiter(opts);
+  const admission = new Admission({
+    slots: opts.concurrency,
+    memoryBudgetBytes: opts.memoryBudgetBytes,
+    readConcurrency: opts.readConcurrency,
+    queueSize: opts.queueSize,
+    queueTimeoutMs: opts.queueTimeoutMs,
+  });
   const flights = new SingleFlight<Produced>();
   const aliases = new AliasMemory();
+  const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
+  const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds ?? 0, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: AppStats = { transforms: 0, hits: 0, misses: 0 };
-  const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
-  const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
   const gate = opts.gate ?? new RequestGate(parseLimits);
   // A Map: the route name is user input, and `/_/constructor` must not find Object.prototype's members.
@@ -113,23 +124,41 @@ export function createApp(opts: AppOptions): App {
     const inMemory = hot.get(key);
     if (inMemory) return inMemory;
     if (!opts.derivatives) return null;
-    const stored = await opts.derivatives.get(key);
+    let stored: StoredDerivative | null;
+    try {
+      stored = await opts.derivatives.get(key);
+    } catch (err) {
+      // An unreadable cache must not take the service down with it: make the image again and say so in the log.
+      opts.logger.error({ err, key }, 'derivative read failed; treated as a miss');
+      return null;
+    }
     if (!stored) return null;
     const normalised = withCreationTime(withContentType(stored));
     hot.set(key, normalised);
     return normalised;
   }
 
-  async function produce(key: string, sourceKey: string, spec: TransformSpec): Promise<Produced> {
-    // The deadline covers read, decode, pipeline and encode; sharp's own timeout misses the AVIF encoder.
-    const rendered = await runWithDeadline(limiter, async () => {
-      const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes });
-      const alias = await unconstrainedAlias(spec, source.body);
-      if (alias) return { alias } as const;
-      stats.transforms++;
-      return { source, image: await render(source.body, spec, opts.limits) } as const;
-    }, { timeoutMs, holdAfterTimeoutMs: timeoutMs });
-    if (rendered.alias) return { aliasOf: rendered.alias };
+  async function produce(key: string, sourceKey: string, spec: TransformSpec, signal: AbortSignal): Promise<Produced> {
+    // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder.
+    const deadline = new Deadline<{ alias: TransformSpec } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const rendered = await deadline.answer(admission.run({
+      signal,
+      read: async () => {
+        const source = await opts.sources.get(sourceKey, { maxBytes: opts.limits.maxSourceBytes, signal });
+        const header = await inspect(source.body, opts.limits);
+        // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
+        return { source, header, alias: aliasFromHeader(spec, header) };
+      },
+      price: ({ source, header, alias }) => (alias
+        ? { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 }
+        : { ...predictCost(describeTransform(header, spec, opts.limits)), sourceBytes: source.body.length }),
+      work: ({ source, header, alias }) => {
+        if (alias) return Promise.resolve({ alias });
+        stats.transforms++;
+        return deadline.hold(render(source.body, spec, opts.limits, header).then((image) => ({ source, image })));
+      },
+    }));
+    if ('alias' in rendered) return { aliasOf: rendered.alias };
     // Whole seconds, recorded with the object: HTTP dates have no finer grain, and a store's own clock
     // (file mtime, S3 LastModified) ticks later than the miss that answered first.
     const created = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -156,9 +185,9 @@ export function createApp(opts: AppOptions): App {
     return { ...derivative, stored };
   }
 
-  async function derive(key: string, sourceKey: string, spec: TransformSpec): Promise<Derivative> {
+  async function derive(key: string, sourceKey: string, spec: TransformSpec, signal?: AbortSignal): Promise<Derivative> {
     const alias = aliases.get(key);
-    if (alias) return derive(alias.key, sourceKey, alias.spec);
+    if (alias) return derive(alias.key, sourceKey, alias.spec, signal);
     const found = await lookup(key);
     if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
@@ -166,12 +195,12 @@ export function createApp(opts: AppOptions): App {
     }
     stats.misses++;
     failures.check(key);
-    const { value } = await flights.run(key, () => produce(key, sourceKey, spec).catch((err: unknown) => { throw failures.remember(key, err); }));
+    const { value } = await flights.run(key, (shared) => produce(key, sourceKey, spec, shared).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
     if ('aliasOf' in value) {
       // The box does not constrain this source: the image is the size-free one, stored once under its key.
       const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
       aliases.set(key, target);
-      return derive(target.key, sourceKey, target.spec);
+      return derive(target.key, sourceKey, target.spec, signal);
     }
     return { ...value, key, cache: 'MISS' };
   }
@@ -183,7 +212,7 @@ export function createApp(opts: AppOptions): App {
     const { spec, varyAccept } = negotiateFormat(requested, req.headers.accept);
     const vary: Record<string, string> = varyAccept ? { Vary: 'Accept' } : {};
     const key = derivativeKey(buildSegment(spec), sourceKey);
-    const d = await derive(key, sourceKey, spec);
+    const d = await derive(key, sourceKey, spec, req.signal);
     if (opts.delivery === 'redirect' && d.stored) {
       // The redirect itself stays uncached: a purge must be able to take the target away.
       return { status: 302, headers: { Location: `${opts.publicBase ?? ''}/${encodeKey(d.key)}`, 'Cache-Control': 'no-cache', 'X-Cache': d.cache, 'Content-Length': '0', ...vary } };
@@ -218,7 +247,9 @@ export function createApp(opts: AppOptions): App {
       return await handleImage(req, path, started);
     } catch (err) {
       const e = errorToResponse(err);
-      if (e.status >= 500 && e.status !== 503) opts.logger.error({ err, url: req.url }, 'request failed');
+      // Every 5xx is logged with its cause; overload at warn, since it is expected under bursts.
+      if (e.status === 503) opts.logger.warn({ err, url: req.url }, 'request refused');
+      else if (e.status >= 500) opts.logger.error({ err, url: req.url }, 'request failed');
       return { status: e.status, headers: { ...e.headers, 'Content-Length': String(Buffer.byteLength(e.body)) }, body: req.method === 'HEAD' ? undefined : e.body };
     }
   }
@@ -230,7 +261,7 @@ export function createApp(opts: AppOptions): App {
     return keys;
   }
 
-  return { handle, stats, limiter, purge };
+  return { handle, stats, admission, purge };
 }
 
 async function healthz(): Promise<AppResponse> {

@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
+import { defaultMemoryBudget } from './admission/budget.js';
 import { createApp, type App, type Logger } from './app.js';
 import { accessRulesOf } from './config/access.js';
 import type { Config } from './config/index.js';
 import { RequestGate } from './url/gate.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
-import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
+import { playgroundRoutes } from './playground/routes.js';
+import { httpSourceOptionsOf, openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
 import type { DerivativeStore, SourceStore } from './storage/types.js';
 
 /** Stores built elsewhere (tests pointing at an emulator), instead of the ones the config names. */
@@ -17,12 +19,9 @@ export interface StoreOverrides {
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
 export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
+  const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config), httpSourceOptionsOf(config));
   return createApp({
-    sources: stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config), {
-      allowedHosts: config.httpSourceHosts.split(',').map((h) => h.trim()).filter(Boolean),
-      allowLoopback: config.httpSourceAllowLoopback,
-      timeoutMs: config.httpSourceTimeoutMs,
-    }),
+    sources,
     derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
     limits: {
       maxSourceBytes: config.maxSourceBytes,
@@ -39,6 +38,10 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     concurrency: config.concurrency,
     queueSize: config.queueSize,
     queueTimeoutMs: config.queueTimeoutMs,
+    memoryBudgetBytes: config.memoryBudgetMb > 0
+      ? config.memoryBudgetMb * 2 ** 20
+      : defaultMemoryBudget({ baselineBytes: process.memoryUsage.rss(), hotSetBytes: config.memoryCacheMb * 2 ** 20, workers: config.workers }),
+    readConcurrency: config.readConcurrency > 0 ? config.readConcurrency : 2 * config.concurrency,
     memoryCacheBytes: config.memoryCacheMb * 1024 * 1024,
     memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
     logger,
@@ -47,5 +50,7 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     revalidateSeconds: config.revalidateSeconds,
     failureTtlSeconds: config.failureTtlSeconds,
     gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config)),
+    // The production profile turns the playground off: it lists the sources and makes any size on demand.
+    serviceRoutes: config.playground === 'on' && !config.production ? playgroundRoutes(sources, config) : {},
   });
 }

@@ -5,6 +5,8 @@ import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
+import { infoCommand } from './info.js';
+import { warmCommand } from './warm.js';
 import { sign } from './sign.js';
 import { isClusterWorker, superviseWorkers, workerShare } from '../server/cluster.js';
 import { createHttpServer, listen } from '../server/http.js';
@@ -48,6 +50,21 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .action(async (key: string, opts: Record<string, string>) => {
       exitCode = await purge(key, flagsOf(opts));
     });
+  addSettings(program.command('warm')
+    .description('make derivatives of every source image ahead of traffic (skips those already stored, so a rerun resumes)')
+    .option('--size <WxH...>', 'sizes to make, e.g. 300x200 600x (repeatable)')
+    .option('--options <segment...>', 'option segments to make, as in URLs: 300x200,cover,webp (repeatable)')
+    .option('--prefix <prefix>', 'only sources whose key starts with this, e.g. 2024/'))
+    .action(async (opts: Record<string, string>) => {
+      const { size, options, prefix } = opts as unknown as { size?: string[]; options?: string[]; prefix?: string };
+      exitCode = await warmCommand({ size, options, prefix }, flagsOf(opts));
+    });
+  addSettings(program.command('info').argument('<key>', 'source image key, e.g. 2024/06/cat.jpg')
+    .description('describe a source image and the derivatives stored for it')
+    .option('--json', 'machine-readable output'))
+    .action(async (key: string, opts: Record<string, string>) => {
+      exitCode = await infoCommand(key, Boolean(opts.json), flagsOf(opts));
+    });
   addSettings(program.command('sign').argument('<path>', 'request path, e.g. /300x200,webp/2024/06/cat.jpg')
     .option('--expires-in <seconds>', 'the signed URL is refused this many seconds from now')
     .description('print the path signed with the first signing key (docs/url-api.md)'))
@@ -82,7 +99,7 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
   const app = await buildApp(workerShare(config, config.workers), logger);
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
-  logger.info({ source: config.source, cache: config.cache }, `resizer listening on http://${addr.address}:${addr.port}`);
+  logger.info({ source: config.source, cache: config.cache, memoryBudgetMb: Math.round(app.admission.opts.memoryBudgetBytes / 2 ** 20) }, `resizer listening on http://${addr.address}:${addr.port}`);
   const stop = () => server.close(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

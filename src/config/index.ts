@@ -52,6 +52,8 @@ const schema = v.object({
   workers: intIn(1, 64),
   queueSize: intIn(0, 100000),
   queueTimeoutMs: intIn(1, 600000),
+  memoryBudgetMb: intIn(0, 1024 * 1024),
+  readConcurrency: intIn(0, 1024),
   transformTimeoutSeconds: intIn(1, 3600),
   failureTtlSeconds: intIn(0, 86400),
   svg: oneOf(['on', 'off']),
@@ -66,6 +68,7 @@ const schema = v.object({
   s3ForcePathStyle: onOff,
   s3TimeoutMs: intIn(100, 600000),
   s3MaxAttempts: intIn(1, 10),
+  playground: oneOf(['on', 'off']),
   signingKeys: v.string(),
   signingKeyFile: v.string(),
   presets: v.string(),
@@ -118,10 +121,14 @@ export const DEFAULTS: Config = {
   maxOutputPixels: 40_000_000,
   concurrency: cores,
   workers: 1,
-  // One waiting per running transform: admitted requests then wait at most about one transform, so their p99
-  // stays within ~4x a single request under overload (docs/benchmarks.md); the rest get a fast 503.
-  queueSize: cores,
+  // Deep: a page (or a CDN fanning one out) sends dozens of misses at once, and a browser never retries a
+  // failed <img>. What bounds waiting is each waiter's deadline, not a count (docs/benchmarks.md).
+  queueSize: 512,
   queueTimeoutMs: 10_000,
+  // 0: from the machine (README, "Memory budget").
+  memoryBudgetMb: 0,
+  // 0: twice the transform slots.
+  readConcurrency: 0,
   transformTimeoutSeconds: 20,
   // Long enough that a flood of one poisonous URL costs one transform per interval, short enough that a fixed
   // source is picked up without a purge.
@@ -138,6 +145,8 @@ export const DEFAULTS: Config = {
   s3ForcePathStyle: false,
   s3TimeoutMs: 5000,
   s3MaxAttempts: 3,
+  // On for people trying resizer out; it lists the source store, so a production deployment turns it off.
+  playground: 'on',
   signingKeys: '',
   signingKeyFile: '',
   presets: '',
@@ -164,9 +173,11 @@ export const SETTINGS: Setting[] = [
   { key: 'maxOutputPixels', flag: '--max-output-pixels', env: 'RESIZER_MAX_OUTPUT_PIXELS', help: 'largest output area in pixels, all frames counted' },
   { key: 'workers', flag: '--workers', env: 'RESIZER_WORKERS', help: 'server processes sharing the port (node:cluster), each with its share of --concurrency, --queue-size and --memory-cache-mb' },
   { key: 'concurrency', flag: '--concurrency', env: 'RESIZER_CONCURRENCY', help: 'transforms run at once (default: CPU cores)' },
-  { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'transforms waiting behind them; more get 503' },
-  { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'longest wait in the queue before 503' },
-  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform (read, decode, resize, encode) may take (504 after)' },
+  { key: 'queueSize', flag: '--queue-size', env: 'RESIZER_QUEUE_SIZE', help: 'most transforms waiting; more get 503' },
+  { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'deadline of a waiting request: refused (503) at arrival if its estimated wait is longer' },
+  { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'RESIZER_MEMORY_BUDGET_MB', help: 'MiB that transforms in flight may use, by their predicted peak (0: 0.75 x cgroup limit or RAM, minus baseline and hot set)' },
+  { key: 'readConcurrency', flag: '--read-concurrency', env: 'RESIZER_READ_CONCURRENCY', help: 'sources read (or read ahead) at once, outside the CPU slots (0: twice --concurrency)' },
+  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform (decode, resize, encode) may take (422 after)' },
   { key: 'failureTtlSeconds', flag: '--failure-ttl-seconds', env: 'RESIZER_FAILURE_TTL_SECONDS', help: 'seconds a failed derivative answers its error again without a new transform (0: off)' },
   { key: 'svg', flag: '--svg', env: 'RESIZER_SVG', help: 'on|off: rasterise SVG sources (off: 415)' },
   { key: 'maxSvgBytes', flag: '--max-svg-bytes', env: 'RESIZER_MAX_SVG_BYTES', help: 'largest SVG source, in bytes (413 above)' },
@@ -180,6 +191,7 @@ export const SETTINGS: Setting[] = [
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
   { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
   { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
+  { key: 'playground', flag: '--playground', env: 'RESIZER_PLAYGROUND', help: 'on|off: the page at /_/playground to try options on, and the source listing at /_/sources it uses' },
   { key: 'signingKeys', flag: '--signing-key', env: 'RESIZER_SIGNING_KEYS', help: 'HMAC key for signed URLs, 16+ characters; repeat (or comma-separate) for rotation: the first signs, all verify', repeatable: ',' },
   { key: 'signingKeyFile', flag: '--signing-key-file', env: 'RESIZER_SIGNING_KEY_FILE', help: 'file of signing keys, one a line (added after --signing-key)' },
   { key: 'presets', flag: '--preset', env: 'RESIZER_PRESETS', help: 'named transform, e.g. thumb=150x150,cover,webp; repeat (or ;-separate) for more', repeatable: ';' },
@@ -190,7 +202,7 @@ export const SETTINGS: Setting[] = [
   { key: 'httpSourceHosts', flag: '--http-source-hosts', env: 'RESIZER_HTTP_SOURCE_HOSTS', help: 'more hosts an http(s) --source may read from or redirect to, comma-separated (its own host always)' },
   { key: 'httpSourceAllowLoopback', flag: '--http-source-allow-loopback', env: 'RESIZER_HTTP_SOURCE_ALLOW_LOOPBACK', help: 'let the http(s) --source host resolve to loopback (local development and tests only)', boolean: true },
   { key: 'httpSourceTimeoutMs', flag: '--http-source-timeout-ms', env: 'RESIZER_HTTP_SOURCE_TIMEOUT_MS', help: 'deadline of one read from an http(s) --source, redirects included (504 past it)' },
-  { key: 'production', flag: '--production', env: 'RESIZER_PRODUCTION', help: 'refuse to start without a signing key, presets-only mode or an allowlist (also NODE_ENV=production)', boolean: true },
+  { key: 'production', flag: '--production', env: 'RESIZER_PRODUCTION', help: 'refuse to start without a signing key, presets-only mode or an allowlist, and turn the playground off (also NODE_ENV=production)', boolean: true },
 ];
 
 export class ConfigError extends Error {}

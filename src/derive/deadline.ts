@@ -1,11 +1,10 @@
 import { TransformTimeout } from '../errors/index.js';
-import type { Limiter } from '../cache/limiter.js';
 
 export interface DeadlineOptions {
-  /** The answer comes no later than this after the job got its slot. */
+  /** The answer comes no later than this after the work got its CPU slot. */
   timeoutMs: number;
   /**
-   * How long past the deadline the abandoned job keeps its slot. libvips cannot be interrupted everywhere:
+   * How long past the deadline the abandoned work keeps its slot. libvips cannot be interrupted everywhere:
    * sharp's timeout is checked on libvips' progress signals, which the AVIF encoder (libheif/aom) does not send
    * while it encodes, so an 8192² q100 AVIF ran ~10 s past a 2 s timeout. The thread cannot be killed; it
    * runs to its end and its result is dropped. Keeping the slot while it runs stops new transforms from
@@ -15,34 +14,48 @@ export interface DeadlineOptions {
 }
 
 /**
- * Runs `job` in a limiter slot and answers by the deadline whether or not the job finished (504 after it).
- * The slot is freed when the job settles, or `holdAfterTimeoutMs` after the deadline, whichever is first.
+ * A transform deadline that answers on time whether or not the work finished, around any slot runner:
+ *
+ *   const d = new Deadline<T>(opts);
+ *   const result = await d.answer(admission.run({ ..., work: (read) => d.hold(transform(read)) }));
+ *
+ * `hold` runs inside the slot: it starts the clock and keeps the slot until the work settles, or until
+ * `holdAfterTimeoutMs` after the deadline, whichever is first. `answer` settles as the slot runner does, except
+ * that at the deadline it rejects at once with TransformTimeout (422), leaving the work to finish unobserved.
  */
-export function runWithDeadline<T>(limiter: Limiter, job: () => Promise<T>, opts: DeadlineOptions): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let late = false;
-    limiter.run(async () => {
-      const work = job();
-      let deadline: NodeJS.Timeout | undefined;
-      let cap: NodeJS.Timeout | undefined;
-      const abandoned = new Promise<undefined>((done) => {
-        deadline = setTimeout(() => {
-          late = true;
-          reject(new TransformTimeout(`Image took longer than ${opts.timeoutMs / 1000} s to process`));
-          cap = setTimeout(done, opts.holdAfterTimeoutMs, undefined);
-        }, opts.timeoutMs);
-      });
-      try {
-        return await Promise.race([work, abandoned]);
-      } finally {
-        clearTimeout(deadline);
-        clearTimeout(cap);
-      }
-    }).then(
-      // Settled after the slot is released, so the caller's next job finds it free.
-      (value) => { if (!late) resolve(value as T); },
-      // Also the limiter's own refusal (503), when the job never started.
-      (err: unknown) => { if (!late) reject(err); },
-    );
-  });
+export class Deadline<T> {
+  private late = false;
+  private fire: ((err: Error) => void) | undefined;
+
+  constructor(private readonly opts: DeadlineOptions) {}
+
+  answer(run: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.fire = reject;
+      run.then(
+        // Settled after the slot is released, so the caller's next job finds it free.
+        (value) => { if (!this.late) resolve(value); },
+        (err: unknown) => { if (!this.late) reject(err); },
+      );
+    });
+  }
+
+  async hold(work: Promise<T>): Promise<T> {
+    let deadline: NodeJS.Timeout | undefined;
+    let cap: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<T>((done) => {
+      deadline = setTimeout(() => {
+        this.late = true;
+        this.fire?.(new TransformTimeout(`Image took longer than ${this.opts.timeoutMs / 1000} s to process`));
+        // The value is never seen: the answer has been given. It only ends the slot's wait.
+        cap = setTimeout(done, this.opts.holdAfterTimeoutMs, undefined as T);
+      }, this.opts.timeoutMs);
+    });
+    try {
+      return await Promise.race([work, abandoned]);
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(cap);
+    }
+  }
 }

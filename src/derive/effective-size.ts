@@ -1,10 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import sharp, { type Metadata } from 'sharp';
 import { normalise } from '../ops/normalise.js';
 import type { TransformSpec } from '../ops/spec.js';
-import { sniff } from '../pipeline/formats.js';
 import { deviceBox, type Size } from '../pipeline/geometry.js';
-import { orientedSize, pageSize } from '../pipeline/index.js';
+import { orientedSize, pageSize, type Inspected } from '../pipeline/index.js';
 
 /**
  * Effective-size dedup. Without `enlarge`, a box the source already fits in (`/5000x/` of a 4000 px photo, or
@@ -31,16 +29,10 @@ export function sizeFreeIfUnconstrained(spec: TransformSpec, source: Size): Tran
   return normalise(rest);
 }
 
-/** Reads the source's header (~0.3 ms) and answers sizeFreeIfUnconstrained for it; undefined when it cannot tell. */
-export async function unconstrainedAlias(spec: TransformSpec, source: Buffer): Promise<TransformSpec | undefined> {
-  if (!mayBeUnconstrained(spec) || sniff(source) === 'svg') return undefined;
-  let meta: Metadata;
-  try {
-    meta = await sharp(source, { limitInputPixels: false }).metadata();
-  } catch {
-    return undefined; // the transform will report what is wrong with it
-  }
-  if (!meta.width || !meta.height) return undefined;
+/** sizeFreeIfUnconstrained from the header admission already read; never for SVG (its size is read only in its child). */
+export function aliasFromHeader(spec: TransformSpec, header: Inspected): TransformSpec | undefined {
+  const { meta, source } = header;
+  if (source === 'svg' || !meta.width || !meta.height || !mayBeUnconstrained(spec)) return undefined;
   return sizeFreeIfUnconstrained(spec, orientedSize(pageSize(meta), meta, spec));
 }
 

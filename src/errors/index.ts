@@ -35,6 +35,14 @@ export class UnsupportedMediaType extends ResizerError {
 export class Unprocessable extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(422, message, {}, options); }
 }
+/** A server fault (a storage permission or I/O error): the cause is logged, the client gets no detail. */
+export class InternalError extends ResizerError {
+  constructor(message: string, options?: { cause?: unknown }) { super(500, message, {}, options); }
+}
+/** The client went away before its response: nothing is sent (nginx's 499 in logs). */
+export class ClientGone extends ResizerError {
+  constructor() { super(499, 'Client closed the request'); }
+}
 export class BadGateway extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(502, message, {}, options); }
 }
@@ -46,8 +54,8 @@ export class ServiceUnavailable extends ResizerError {
 export class GatewayTimeout extends ResizerError {
   constructor(message: string, options?: { cause?: unknown }) { super(504, message, {}, options); }
 }
-/** A transform (not a store) ran out of time: the image is too costly here, and trying again will not help. */
-export class TransformTimeout extends GatewayTimeout {}
+/** A transform (not a store) ran out of time: a property of the image, not of the load, so 422 like main's libvips timeouts. */
+export class TransformTimeout extends Unprocessable {}
 
 /** sharp's phrasing, so every validation message reads the same way. */
 export function expected(what: string, forWhat: string, received: unknown): string {

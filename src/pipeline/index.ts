@@ -1,13 +1,14 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { TransformTimeout, PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
+import { PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
 import { normalise } from '../ops/normalise.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
 import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
+import type { TransformShape } from '../admission/cost.js';
 import { deviceBox, planResize, type Size } from './geometry.js';
 import { DEFAULT_MAX_FRAMES, DEFAULT_MAX_SVG_BYTES, type PipelineLimits } from './limits.js';
-import { STEPS, type RenderPlan, type RGBA, type Step, type StepInput } from './steps.js';
+import { STEPS, type RenderPlan, type RGBA, type StepInput } from './steps.js';
 import { rasteriseSvg, type Raster } from './svg-process.js';
 
 export { ENCODERS } from './encoders.js';
@@ -54,14 +55,52 @@ function refuseSvg(input: Buffer, limits: PipelineLimits): Metadata {
   const max = limits.maxSvgBytes ?? DEFAULT_MAX_SVG_BYTES;
   if (input.length > max) throw new PayloadTooLarge(`SVG source is ${input.length} bytes, over the limit of ${max}`);
   // What the rest of the pipeline asks of an SVG's header: one page, drawn with alpha, no EXIF orientation.
+  // Its size is unknown here (admission prices an SVG as one pixel; the raster's size is bounded by the pixel limit).
   return { format: 'svg', pages: 1, hasAlpha: true } as Metadata;
 }
 
-export async function render(input: Buffer, requested: TransformSpec, limits: PipelineLimits, steps: readonly Step[] = STEPS): Promise<Rendered> {
+export type Inspected = Awaited<ReturnType<typeof inspect>>;
+
+function outputFormatOf(spec: TransformSpec, { meta, source }: Inspected): OutputFormat {
+  return spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
+}
+
+const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+
+/**
+ * The transform's shape from the header alone, for admission to price it before any pixel is decoded.
+ * Trim is priced at the untrimmed size (an upper bound: trimming only shrinks).
+ */
+export function describeTransform(inspected: Inspected, spec: TransformSpec, limits: PipelineLimits): TransformShape {
+  const { meta, source } = inspected;
+  const format = outputFormatOf(spec, inspected);
+  const frames = animates(spec, meta, format, limits) ? meta.pages ?? 1 : 1;
+  const size = pageSize(meta);
+  const work = orientedSize(size, meta, spec);
+  const output = planResize(spec, work, frames, limits)?.output ?? work;
+  return {
+    source,
+    width: work.width,
+    height: work.height,
+    frames,
+    channels: meta.channels ?? 3,
+    bytesPerSample: BYTES_PER_SAMPLE[meta.depth ?? 'uchar'] ?? 1,
+    progressive: meta.isProgressive ?? false,
+    chromaSubsampling: meta.chromaSubsampling,
+    output,
+    format,
+    wholeImage: spec.trim === true || spec.position === 'attention' || spec.position === 'entropy',
+    quarterTurn: spec.rotate === 90 || spec.rotate === 270,
+  };
+}
+
+/** Renders a source; `inspected` is its header pass when the caller already made it (admission does). */
+export async function render(input: Buffer, requested: TransformSpec, limits: PipelineLimits, inspected?: Inspected): Promise<Rendered> {
   // The URL parser normalises already; callers that build a spec by hand get the same meaning.
   const spec = normalise(requested);
-  const { meta, source } = await inspect(input, limits);
-  const format = spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
+  const header = inspected ?? await inspect(input, limits);
+  const { meta, source } = header;
+  const format = outputFormatOf(spec, header);
   const animated = animates(spec, meta, format, limits);
   try {
     const { open, size } = source === 'svg' ? await openSvg(input, spec, limits) : openImage(input, meta, limits, animated);
@@ -69,7 +108,7 @@ export async function render(input: Buffer, requested: TransformSpec, limits: Pi
     const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
     let img = open().timeout({ seconds: limits.timeoutSeconds });
     const stepInput: StepInput = { spec, meta, source, limits, plan };
-    for (const step of steps) img = step.apply(img, stepInput);
+    for (const step of STEPS) img = step.apply(img, stepInput);
     img = ENCODERS[format](img, spec);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
     const height = animated ? info.height / (meta.pages ?? 1) : info.height;
@@ -170,7 +209,7 @@ function hexToRgba(hex: string): RGBA {
 export function decodeError(err: unknown): ResizerError {
   if (err instanceof ResizerError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  // 504, not 503: the image is too costly for this server, and retrying at once will not change that.
+  // A property of the image, not of the load: retrying will not help, so not a 503.
   if (/timeout/i.test(message)) return new TransformTimeout('Image took too long to process', { cause: err });
   if (/unsupported image format/i.test(message)) return new UnsupportedMediaType('Unsupported image format', { cause: err });
   if (/pixel limit/i.test(message)) return new Unprocessable('Image is over the pixel limit', { cause: err });

@@ -16,6 +16,7 @@ export function workerShare(config: Config, workers: number): Config {
     concurrency: Math.max(1, Math.ceil(config.concurrency / workers)),
     queueSize: Math.ceil(config.queueSize / workers),
     memoryCacheMb: Math.ceil(config.memoryCacheMb / workers),
+    memoryBudgetMb: Math.ceil(config.memoryBudgetMb / workers),
   };
 }
 

@@ -37,10 +37,14 @@ export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptio
 }
 
 function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logger, hold: number): void {
+  const gone = new AbortController();
+  // 'close' before the response ended: the client left, and a request still waiting in the queue can leave too.
+  res.once('close', () => { if (!res.writableFinished) gone.abort(); });
   const appReq: AppRequest = {
     method: req.method ?? 'GET',
     url: originForm(req.url ?? '/'),
     headers: req.headers as Record<string, string | undefined>,
+    signal: gone.signal,
   };
   // Plain promise callbacks rather than an async function: one less promise per request on the hit path.
   app.handle(appReq).then(

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { contentEtag } from '../cache/etag.js';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
+import { InternalError, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { validateKey } from '../url/path.js';
 import type {
-  DerivativeStore, DerivativeWrite, SourceInfo, SourceObject, SourceReadOptions, SourceStore, StoredDerivative,
+  DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
+  SourceStore, StoredDerivative,
 } from './types.js';
 
 /** Sidecar metadata lives in a parallel tree whose name cannot be a transform segment. */
@@ -16,9 +17,14 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG';
 }
 
+/** Running out of descriptors or a busy file passes; permissions and I/O errors need an operator. */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
+
 function storageFailure(err: unknown, what: string): ResizerError {
   if (err instanceof ResizerError) return err;
-  return new ServiceUnavailable(`Storage error while ${what}`, 1, { cause: err });
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (TRANSIENT.has(code)) return new ServiceUnavailable(`Storage busy while ${what}`, 1, { cause: err });
+  return new InternalError(`Storage error while ${what}`, { cause: err });
 }
 
 /** Resolves a validated key under root; the realpath check refuses symlinks that leave the root. */
@@ -90,6 +96,65 @@ export class FsSourceStore implements SourceStore {
     } finally {
       await handle.close();
     }
+  }
+
+  async *list(options: SourceListOptions = {}): AsyncIterable<SourceEntry> {
+    let root: string;
+    try {
+      root = await this.rootReal;
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw storageFailure(err, 'listing sources');
+    }
+    yield* walk(root, '', options.prefix ?? '', options.after ?? '');
+  }
+}
+
+/** Byte order of the UTF-8 keys: the order S3 lists in, so `after` means the same in both stores. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * Depth first, one directory's names in memory at a time. Entries are sorted as the keys they lead to
+ * (`name/` for a folder), so the walk yields keys in global key order. Symlinks are not followed (loops, and
+ * links out of the root, which get() refuses anyway); names no URL could reach are left out.
+ */
+async function* walk(dir: string, base: string, prefix: string, after: string): AsyncIterable<SourceEntry> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw storageFailure(err, 'listing sources');
+  }
+  const named = entries
+    .filter((e) => e.isFile() || e.isDirectory())
+    .map((e) => ({ e, key: base + e.name + (e.isDirectory() ? '/' : '') }))
+    .sort((a, b) => byteOrder(a.key, b.key));
+  for (const { e, key } of named) {
+    if (e.isDirectory()) {
+      const inPrefix = key.startsWith(prefix) || prefix.startsWith(key);
+      // Every key below `key/` is after `after` when the folder sorts after it, or when `after` lies inside it.
+      const pastAfter = after === '' || byteOrder(key, after) > 0 || after.startsWith(key);
+      if (inPrefix && pastAfter) yield* walk(join(dir, e.name), key, prefix, after);
+      continue;
+    }
+    if (!key.startsWith(prefix) || (after !== '' && byteOrder(key, after) <= 0) || !isValidKey(key)) continue;
+    const st = await fsp.stat(join(dir, e.name)).catch((err: unknown) => {
+      if (isMissing(err)) return undefined; // deleted while listing
+      throw storageFailure(err, 'listing sources');
+    });
+    if (st) yield { key, size: st.size, lastModified: st.mtime };
+  }
+}
+
+function isValidKey(key: string): boolean {
+  try {
+    validateKey(key);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -18,6 +18,15 @@ export async function openDerivativeStore(location: string, s3: S3Settings = DEF
   return new S3DerivativeStore(sharedS3Client(s3), location, s3);
 }
 
+/** The HTTP-source part of the config. */
+export function httpSourceOptionsOf(config: { httpSourceHosts: string; httpSourceAllowLoopback: boolean; httpSourceTimeoutMs: number }): HttpSourceOptions {
+  return {
+    allowedHosts: config.httpSourceHosts.split(',').map((h) => h.trim()).filter(Boolean),
+    allowLoopback: config.httpSourceAllowLoopback,
+    timeoutMs: config.httpSourceTimeoutMs,
+  };
+}
+
 /** The S3 part of the config, for every store and tool of this process. */
 export function s3SettingsOf(config: { s3ForcePathStyle: boolean; s3TimeoutMs: number; s3MaxAttempts: number }): S3Settings {
   return { forcePathStyle: config.s3ForcePathStyle, timeoutMs: config.s3TimeoutMs, maxAttempts: config.s3MaxAttempts };

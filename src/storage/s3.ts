@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-  type GetObjectCommandOutput, type S3Client,
+  type GetObjectCommandOutput, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
 import { contentEtag } from '../cache/etag.js';
 import { BadGateway, NotFound, PayloadTooLarge } from '../errors/index.js';
@@ -10,7 +10,8 @@ import {
   httpStatusOf, isS3NotFound, parseS3Location, s3Failure, type S3Location, type S3Settings,
 } from './s3-client.js';
 import type {
-  DerivativeStore, DerivativeWrite, SourceInfo, SourceObject, SourceReadOptions, SourceStore, StoredDerivative,
+  DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
+  SourceStore, StoredDerivative,
 } from './types.js';
 
 /**
@@ -44,6 +45,19 @@ class S3Bucket {
     } catch (err) {
       throw s3Failure(err, what, this.settings.timeoutMs);
     }
+  }
+
+  /** ListObjectsV2 page after page (ContinuationToken), each fetched only when the previous one is consumed. */
+  async *listPages(what: string, input: Omit<ListObjectsV2CommandInput, 'Bucket' | 'ContinuationToken'>): AsyncIterable<ListObjectsV2CommandOutput> {
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.call(what, (abortSignal) => this.client.send(
+        new ListObjectsV2Command({ ...input, Bucket: this.location.bucket, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+        { abortSignal },
+      ));
+      yield page;
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
   }
 
   /**
@@ -146,6 +160,22 @@ export class S3SourceStore extends S3Store implements SourceStore {
       return { ...sourceInfo(out, body.length), body };
     }, options.signal);
   }
+
+  async *list(options: SourceListOptions = {}): AsyncIterable<SourceEntry> {
+    const base = this.bucket.location.prefix;
+    const pages = this.bucket.listPages('listing sources', {
+      Prefix: base + (options.prefix ?? ''),
+      ...(options.after ? { StartAfter: base + options.after } : {}),
+      ...(options.pageSize ? { MaxKeys: options.pageSize } : {}),
+    });
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        // Keys ending in "/" are the folder markers consoles create, not images.
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        yield { key: o.Key.slice(base.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+      }
+    }
+  }
 }
 
 export class S3DerivativeStore extends S3Store implements DerivativeStore {
@@ -198,17 +228,11 @@ export class S3DerivativeStore extends S3Store implements DerivativeStore {
   }
 
   async *listSegments(): AsyncIterable<string> {
-    const { bucket, prefix } = this.bucket.location;
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.bucket.call('listing derivatives', (abortSignal) => this.bucket.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(ContinuationToken ? { ContinuationToken } : {}) }),
-        { abortSignal },
-      ));
+    const { prefix } = this.bucket.location;
+    for await (const page of this.bucket.listPages('listing derivatives', { Prefix: prefix, Delimiter: '/' })) {
       for (const p of page.CommonPrefixes ?? []) {
         if (p.Prefix) yield p.Prefix.slice(prefix.length, -1);
       }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+    }
   }
 }

@@ -23,6 +23,22 @@ export interface SourceReadOptions {
   signal?: AbortSignal;
 }
 
+/** One source in a listing: enough to show it and to count bytes, without reading it. */
+export interface SourceEntry {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface SourceListOptions {
+  /** Only keys starting with this string (a plain string prefix, as S3's, not necessarily a folder). */
+  prefix?: string;
+  /** Only keys after this one: resumes a listing where a previous page ended. */
+  after?: string;
+  /** Keys fetched per request where the store pages (S3 MaxKeys); a hint, not a limit on what is yielded. */
+  pageSize?: number;
+}
+
 export interface SourceStore {
   /** Human-readable location, e.g. `fs:/srv/images` or `s3://bucket/prefix`. */
   readonly description: string;
@@ -35,6 +51,12 @@ export interface SourceStore {
    * answered 304 without the bytes). Throws like get() otherwise.
    */
   getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null>;
+  /**
+   * Every source, recursively, in ascending key order (UTF-8 byte order, as S3 lists), streamed: the listing is
+   * fetched page by page as it is consumed, so a million keys never sit in memory. Optional: a store that cannot
+   * list still serves images; warm-up and the playground need it.
+   */
+  list?(options?: SourceListOptions): AsyncIterable<SourceEntry>;
 }
 
 export interface DerivativeWrite {

@@ -11,19 +11,24 @@ export interface ServerProcess {
   /** The pid of the process that serves (after the bin's one re-exec). */
   pid: number;
   child: ChildProcess;
+  /** Everything the server has logged on stdout so far. */
+  log(): string;
   stop(): Promise<void>;
 }
 
 /** Starts the built `resizer serve` as a real process and waits for its "listening" log line. */
 export async function startServerProcess(
-  args: string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, BIN],
+  args: string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, BIN], user?: { uid: number; gid: number },
 ): Promise<ServerProcess> {
   const [exe, ...pre] = command as [string, ...string[]];
   const child = spawn(exe, [...pre, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
+  let stdout = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c; });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr += c; });
   const { url, pid } = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
@@ -40,6 +45,7 @@ export async function startServerProcess(
     url,
     pid,
     child,
+    log: () => stdout,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -51,9 +57,17 @@ export async function startServerProcess(
 
 /** Peak resident memory (VmHWM) of a live process, in MiB. */
 export function peakRssMiB(pid: number): number {
+  return statusMiB(pid, 'VmHWM');
+}
+
+/** Resident memory (VmRSS) of a live process now, in MiB. */
+export function rssMiB(pid: number): number {
+  return statusMiB(pid, 'VmRSS');
+}
+
+function statusMiB(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-  return kb / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
 }
 
 /** Runs the CLI to completion. */

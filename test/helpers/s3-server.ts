@@ -34,6 +34,15 @@ export interface S3TestServer {
 export const TEST_S3_SETTINGS: S3Settings = { forcePathStyle: true, timeoutMs: 3000, maxAttempts: 2 };
 
 const CHILD = `
+// Emulator bug: its ListObjectsV2 continuation tokens are DES-encrypted, a cipher OpenSSL 3 no longer offers, so
+// every truncated listing failed with a 500. Triple DES with three equal keys is single DES, bit for bit.
+const crypto = require('crypto');
+for (const name of ['createCipheriv', 'createDecipheriv']) {
+  const original = crypto[name];
+  crypto[name] = (algorithm, key, ...rest) => algorithm === 'des'
+    ? original('des-ede3-cbc', Buffer.concat([key, key, key]), ...rest)
+    : original(algorithm, key, ...rest);
+}
 const S3rver = require(process.env.S3RVER_MODULE);
 // Emulator bug: with a delimiter, its walk prunes directories beneath a common prefix, so a prefix that holds
 // only nested keys (a segment holding only '400x300/2024/cat.jpg') is never reported. S3 reports it: group the
@@ -42,7 +51,16 @@ const Store = require(process.env.S3RVER_MODULE + '/lib/stores/filesystem');
 const listObjects = Store.prototype.listObjects;
 Store.prototype.listObjects = async function (bucket, options) {
   const delimiter = options.delimiter;
-  if (!delimiter) return listObjects.call(this, bucket, options);
+  if (!delimiter) {
+    // Emulator bug: it lists in its folders' order and resumes a continuation by that order, losing keys ("a-b"
+    // after "a/y"). S3 lists in UTF-8 byte order: sort the whole listing and page it that way.
+    const after = Buffer.from(options.startAfter || '');
+    const whole = await listObjects.call(this, bucket, { ...options, startAfter: '', maxKeys: Infinity });
+    const byKey = (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+    const sorted = whole.objects.filter((o) => Buffer.compare(Buffer.from(o.key), after) > 0).sort(byKey);
+    const max = options.maxKeys ?? Infinity;
+    return { objects: sorted.slice(0, max), commonPrefixes: [], isTruncated: sorted.length > max };
+  }
   const prefix = options.prefix || '';
   const all = await listObjects.call(this, bucket, { ...options, delimiter: '', maxKeys: Infinity });
   const commonPrefixes = new Set();

@@ -40,21 +40,26 @@ async function timed(url: string, init?: RequestInit): Promise<{ res: Response; 
 }
 
 describe('S3 faults', () => {
-  it('S3 answering 500: bounded retries, then 502 with a clear message', async () => {
+  it('S3 answering 500: bounded retries, the cache read logged as a miss, then 502 from the source with a clear message', async () => {
     w.proxy.inject({ kind: 'status', status: 500 });
     const before = w.proxy.seen.length;
+    const logged = logger.lines.filter((l) => l.msg === 'derivative read failed; treated as a miss').length;
     const { res, body, ms } = await timed(`${srv.url}/50x/a.png`);
     assert.equal(res.status, 502);
-    assert.match(body.toString(), /S3 error while reading a derivative: InternalError/);
-    assert.equal(w.proxy.seen.length - before, ATTEMPTS, 'one request per attempt, no more');
-    assert.ok(ms < TIMEOUT_MS + 500, `took ${ms} ms`);
+    assert.match(body.toString(), /S3 error while reading a source: InternalError/);
+    assert.equal(logger.lines.filter((l) => l.msg === 'derivative read failed; treated as a miss').length, logged + 1);
+    assert.equal(w.proxy.seen.length - before, 2 * ATTEMPTS, 'one request per attempt, no more: the cache, then the source');
+    assert.ok(ms < 2 * TIMEOUT_MS + 500, `took ${ms} ms`);
   });
 
   it('S3 throttling (503 SlowDown): 503 with Retry-After', async () => {
     // The SDK backs off longer after throttling, past this short deadline: one attempt shows the mapping itself.
     const settings = { ...w.settings, maxAttempts: 1 };
     const client = w.s3.client(settings, { via: w.proxy.endpoint });
-    const once = await startTestServer({}, { sources: w.sources, derivatives: new S3DerivativeStore(client, `s3://${CACHE_BUCKET}`, settings) });
+    const once = await startTestServer({}, {
+      sources: new S3SourceStore(client, `s3://${SOURCE_BUCKET}`, settings),
+      derivatives: new S3DerivativeStore(client, `s3://${CACHE_BUCKET}`, settings),
+    });
     try {
       w.proxy.inject({ kind: 'status', status: 503, code: 'SlowDown' });
       const { res, body } = await timed(`${once.url}/50x/a.png`);
@@ -124,13 +129,16 @@ describe('S3 faults', () => {
     assert.equal((await fetch(`${srv.url}/40x/e.png`)).status, 200);
   });
 
-  it('a derivative transfer cut halfway is never served', async () => {
+  it('a derivative transfer cut halfway is never served: it counts as a miss and the image is made again', async () => {
     assert.equal((await fetch(`${srv.url}/30x/f.png`)).status, 200);
     const cold = await startTestServer({ memoryCacheMb: 0 }, { sources: w.sources, derivatives: w.derivatives });
     try {
       w.proxy.inject({ kind: 'truncate' }, (r) => r.method === 'GET' && r.url.startsWith(`/${CACHE_BUCKET}/`));
-      const { res } = await timed(`${cold.url}/30x/f.png`);
-      assert.equal(res.status, 502);
+      const { res, body } = await timed(`${cold.url}/30x/f.png`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-cache'), 'MISS');
+      assert.equal((await sharp(body).metadata()).width, 30);
+      assert.equal(cold.app.stats.transforms, 1);
     } finally {
       await cold.close();
     }

@@ -94,6 +94,33 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>, o
         assert.equal(v2?.etag, info?.etag);
       });
 
+      it('lists recursively in key order, streamed page by page, with prefix and after', async () => {
+        // Names chosen so that folder-by-folder order and key order differ ("a-b" sorts before "a/").
+        const keys = ['listing/a-b.jpg', 'listing/a/x.png', 'listing/a/y/z.gif', 'listing/b.webp', `listing/${ODD_KEY}`, 'listing/é.jpg'];
+        for (const [i, key] of keys.entries()) await f.putSource(key, randomBytes(100 + i));
+        const expectedOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const list = f.sources.list?.bind(f.sources);
+        assert.ok(list, 'the store lists its sources');
+        const collect = async (options: Parameters<typeof list>[0]) => {
+          const out = [];
+          for await (const entry of list(options)) out.push(entry);
+          return out;
+        };
+        // A page size of 2 makes a paging store follow its continuation tokens across three pages.
+        const all = await collect({ prefix: 'listing/', pageSize: 2 });
+        assert.deepEqual(all.map((e) => e.key), expectedOrder);
+        for (const e of all) {
+          assert.equal(e.size, 100 + keys.indexOf(e.key));
+          assert.ok(e.lastModified instanceof Date && !Number.isNaN(e.lastModified.getTime()));
+        }
+        assert.deepEqual((await collect({ prefix: 'listing/a' })).map((e) => e.key), expectedOrder.filter((k) => k.startsWith('listing/a')));
+        assert.deepEqual((await collect({ prefix: 'listing/', after: 'listing/a/x.png', pageSize: 2 })).map((e) => e.key), expectedOrder.slice(expectedOrder.indexOf('listing/a/x.png') + 1));
+        assert.deepEqual(await collect({ prefix: 'no-such-prefix/' }), []);
+        // Without a prefix the whole store is listed, other tests' sources included.
+        const everything = (await collect({})).map((e) => e.key);
+        for (const k of [...keys, 'a/b/c/nested.jpg']) assert.ok(everything.includes(k), `${k} missing from the full listing`);
+      });
+
       it('refuses keys that could leave the store', async () => {
         await rejectsWithStatus(f.sources.get('../etc/passwd', { maxBytes: 100 }), 400);
         await rejectsWithStatus(f.derivatives.get('w1/../../x'), 400);
