@@ -46,7 +46,7 @@ export class Deadline<T> {
     const abandoned = new Promise<T>((done) => {
       deadline = setTimeout(() => {
         this.late = true;
-        this.fire?.(new TransformTimeout(`Image took longer than ${this.opts.timeoutMs / 1000} s to process`));
+        this.fire?.(new TransformTimeout(`Image took too long to process (over ${this.opts.timeoutMs / 1000} s)`));
         // The value is never seen: the answer has been given. It only ends the slot's wait.
         cap = setTimeout(done, this.opts.holdAfterTimeoutMs, undefined as T);
       }, this.opts.timeoutMs);

@@ -27,7 +27,7 @@ storeContract('http', async () => {
     },
     async close() { sources.close(); await origin.close(); await rm(root, { recursive: true, force: true }); },
   };
-});
+}, { cannotList: true });
 
 async function refused(p: Promise<unknown>, status: number, message: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
