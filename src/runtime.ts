@@ -35,13 +35,15 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
       maxFrames: config.maxFrames,
     },
     cacheControl: config.cacheControl,
-    concurrency: config.concurrency,
-    queueSize: config.queueSize,
-    queueTimeoutMs: config.queueTimeoutMs,
-    memoryBudgetBytes: config.memoryBudgetMb > 0
-      ? config.memoryBudgetMb * 2 ** 20
-      : defaultMemoryBudget({ baselineBytes: process.memoryUsage.rss(), hotSetBytes: config.memoryCacheMb * 2 ** 20, workers: config.workers }),
-    readConcurrency: config.readConcurrency > 0 ? config.readConcurrency : 2 * config.concurrency,
+    admission: {
+      slots: config.concurrency,
+      queueSize: config.queueSize,
+      queueTimeoutMs: config.queueTimeoutMs,
+      memoryBudgetBytes: config.memoryBudgetMb > 0
+        ? config.memoryBudgetMb * 2 ** 20
+        : defaultMemoryBudget({ baselineBytes: process.memoryUsage.rss(), hotSetBytes: config.memoryCacheMb * 2 ** 20, workers: config.workers }),
+      readConcurrency: config.readConcurrency > 0 ? config.readConcurrency : 2 * config.concurrency,
+    },
     memoryCacheBytes: config.memoryCacheMb * 1024 * 1024,
     memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
     logger,

@@ -10,7 +10,7 @@ export interface AdmissionOptions {
    * does CPU work; this bounds how many read sources sit in memory meanwhile.
    */
   readConcurrency: number;
-  /** Most requests waiting (reading, or ready for a slot); more are refused at arrival. */
+  /** Most requests waiting beyond the slots (reading, or ready for a slot); more are refused at arrival. */
   queueSize: number;
   /** Each waiter's deadline: refused at arrival if its estimated wait is longer, 503 if it passes waiting. */
   queueTimeoutMs: number;
@@ -143,7 +143,8 @@ export class Admission {
 
   private refuseIfOverloaded(): void {
     const wait = this.estimatedWaitMs();
-    if (this.waiting >= this.opts.queueSize || wait > this.opts.queueTimeoutMs) {
+    // The queue holds queueSize beyond the slots: a request that could start at once is never refused by count.
+    if (this.entries.length >= this.opts.slots + this.opts.queueSize || wait > this.opts.queueTimeoutMs) {
       this.stats.refused++;
       throw this.busy(wait);
     }

@@ -1,6 +1,6 @@
 import { parse as parseIcc } from 'icc';
 import sharp from 'sharp';
-import { derivativeKey } from '../cache/key.js';
+import { derivativeKey } from '../keys/index.js';
 import type { Config } from '../config/index.js';
 import { ResizerError } from '../errors/index.js';
 import { httpSourceOptionsOf, openDerivativeStore, openSourceStore, s3SettingsOf } from '../storage/open.js';

@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import { configOrExitCode } from './load-config.js';
 import { ResizerError } from '../errors/index.js';
 import { openDerivativeStore, s3SettingsOf } from '../storage/open.js';
-import { purgeDerivatives } from '../storage/purge.js';
+import { purgeDerivatives } from '../derive/purge.js';
 
 /**
  * `resizer purge <key>`: deletes every derivative of one source from the derivative store (a folder or

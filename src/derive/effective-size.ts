@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { normalise } from '../ops/normalise.js';
-import type { TransformSpec } from '../ops/spec.js';
+import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { deviceBox, type Size } from '../pipeline/geometry.js';
 import { orientedSize, pageSize, type Inspected } from '../pipeline/index.js';
 
@@ -20,7 +20,7 @@ export function mayBeUnconstrained(spec: TransformSpec): boolean {
 }
 
 /** The spec without its size, when the box does not constrain a source of `source` (oriented) size. */
-export function sizeFreeIfUnconstrained(spec: TransformSpec, source: Size): TransformSpec | undefined {
+export function sizeFreeIfUnconstrained(spec: TransformSpec, source: Size): CanonicalSpec | undefined {
   if (!mayBeUnconstrained(spec)) return undefined;
   const box = deviceBox(spec);
   const fits = (box.width === undefined || box.width >= source.width) && (box.height === undefined || box.height >= source.height);
@@ -30,7 +30,7 @@ export function sizeFreeIfUnconstrained(spec: TransformSpec, source: Size): Tran
 }
 
 /** sizeFreeIfUnconstrained from the header admission already read; never for SVG (its size is read only in its child). */
-export function aliasFromHeader(spec: TransformSpec, header: Inspected): TransformSpec | undefined {
+export function aliasFromHeader(spec: TransformSpec, header: Inspected): CanonicalSpec | undefined {
   const { meta, source } = header;
   if (source === 'svg' || !meta.width || !meta.height || !mayBeUnconstrained(spec)) return undefined;
   return sizeFreeIfUnconstrained(spec, orientedSize(pageSize(meta), meta, spec));
@@ -41,9 +41,9 @@ export function aliasFromHeader(spec: TransformSpec, header: Inspected): Transfo
  * minute: a source replaced by a larger one makes the box constrain again, and the next check sees it.
  */
 export class AliasMemory {
-  private readonly lru = new LRUCache<string, { key: string; spec: TransformSpec }>({ max: 50_000, ttl: 60_000 });
+  private readonly lru = new LRUCache<string, { key: string; spec: CanonicalSpec }>({ max: 50_000, ttl: 60_000 });
 
-  get(key: string): { key: string; spec: TransformSpec } | undefined { return this.lru.get(key); }
-  set(key: string, target: { key: string; spec: TransformSpec }): void { this.lru.set(key, target); }
+  get(key: string): { key: string; spec: CanonicalSpec } | undefined { return this.lru.get(key); }
+  set(key: string, target: { key: string; spec: CanonicalSpec }): void { this.lru.set(key, target); }
   clear(): void { this.lru.clear(); }
 }

@@ -1,8 +1,8 @@
 import { normalise } from './normalise.js';
-import type { TransformSpec } from './spec.js';
+import type { CanonicalSpec } from './spec.js';
 
 export interface Negotiated {
-  spec: TransformSpec;
+  spec: CanonicalSpec;
   /** The response depends on Accept: caches must key on it (`Vary: Accept`). */
   varyAccept: boolean;
 }
@@ -13,10 +13,11 @@ export interface Negotiated {
  * format at all, which is the source's format, the same derivative as a URL without `auto`.
  * Wildcards do not count: every browser sends `*\/*`, few can show AVIF.
  */
-export function negotiateFormat(spec: TransformSpec, accept: string | undefined): Negotiated {
+export function negotiateFormat(spec: CanonicalSpec, accept: string | undefined): Negotiated {
   if (spec.format !== 'auto') return { spec, varyAccept: false };
   const types = acceptedImageTypes(accept ?? '');
   const format = types.has('image/avif') ? 'avif' : types.has('image/webp') ? 'webp' : undefined;
+  // The concrete format changes what is a default (quality, lossless), so the spec is made canonical again.
   return { spec: normalise({ ...spec, format }), varyAccept: true };
 }
 

@@ -1,12 +1,12 @@
 import { DEFAULT_QUALITY, usesQuality } from './defaults.js';
-import { GRAVITIES, type Gravity, type Position, type TransformSpec } from './spec.js';
+import { GRAVITIES, type CanonicalSpec, type Gravity, type Position, type TransformSpec } from './spec.js';
 
 /**
  * The canonical form of a spec: defaults and options that cannot change the output are dropped, so every
  * spelling that renders the same image builds the same derivative key. The renderer reads the same fields
  * under the same conditions, so dropping them here never changes a pixel.
  */
-export function normalise(input: TransformSpec): TransformSpec {
+export function normalise(input: TransformSpec): CanonicalSpec {
   const spec: TransformSpec = { ...input };
   if (spec.fit === 'inside') delete spec.fit;
   if (spec.position === 'center') delete spec.position;
@@ -31,7 +31,7 @@ export function normalise(input: TransformSpec): TransformSpec {
     if (format !== 'webp' && format !== 'avif') delete spec.lossless;
     if (format === 'webp' || format === 'avif') delete spec.progressive;
   }
-  return spec;
+  return spec as CanonicalSpec;
 }
 
 function isGravity(p: Position | undefined): p is Gravity {

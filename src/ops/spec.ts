@@ -32,6 +32,13 @@ export interface TransformSpec {
   keepIcc?: true;
 }
 
+declare const canonical: unique symbol;
+/**
+ * A spec in canonical form (src/ops/normalise.ts): only normalise() makes one, so a function that takes it knows
+ * normalising has happened, once, upstream.
+ */
+export type CanonicalSpec = TransformSpec & { readonly [canonical]: true };
+
 export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 export type Fit = (typeof FITS)[number];
 

@@ -1,8 +1,7 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
-import { normalise } from '../ops/normalise.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
-import type { TransformSpec } from '../ops/spec.js';
+import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
 import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
 import type { TransformShape } from '../admission/cost.js';
@@ -95,9 +94,7 @@ export function describeTransform(inspected: Inspected, spec: TransformSpec, lim
 }
 
 /** Renders a source; `inspected` is its header pass when the caller already made it (admission does). */
-export async function render(input: Buffer, requested: TransformSpec, limits: PipelineLimits, inspected?: Inspected): Promise<Rendered> {
-  // The URL parser normalises already; callers that build a spec by hand get the same meaning.
-  const spec = normalise(requested);
+export async function render(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<Rendered> {
   const header = inspected ?? await inspect(input, limits);
   const { meta, source } = header;
   const format = outputFormatOf(spec, header);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { contentEtag } from '../cache/etag.js';
+import { contentEtag } from './content-hash.js';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { InternalError, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
-import { validateKey } from '../url/path.js';
+import { validateKey } from '../keys/index.js';
 import type {
   DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
   SourceStore, StoredDerivative,

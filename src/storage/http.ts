@@ -1,9 +1,10 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import ipaddr from 'ipaddr.js';
-import { contentEtag } from '../cache/etag.js';
+import { contentEtag } from './content-hash.js';
 import { BadGateway, GatewayTimeout, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
-import { encodeKey, validateKey } from '../url/path.js';
+import { validateKey } from '../keys/index.js';
+import { encodeKey } from '../url/path.js';
 import { guardedLookup, refusedFor, type Resolver } from './address-policy.js';
 import type { SourceInfo, SourceObject, SourceReadOptions, SourceStore } from './types.js';
 

@@ -3,9 +3,9 @@ import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   type GetObjectCommandOutput, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
-import { contentEtag } from '../cache/etag.js';
+import { contentEtag } from './content-hash.js';
 import { BadGateway, NotFound, PayloadTooLarge } from '../errors/index.js';
-import { validateKey } from '../url/path.js';
+import { validateKey } from '../keys/index.js';
 import {
   httpStatusOf, isS3NotFound, parseS3Location, s3Failure, type S3Location, type S3Settings,
 } from './s3-client.js';

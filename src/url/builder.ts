@@ -4,7 +4,9 @@
  * Paths come out canonical: the spelling the derivative key uses, which a CDN in front caches once.
  */
 import type { ParseLimits, TransformSpec } from '../ops/spec.js';
-import { encodeKey, validateKey } from './path.js';
+import { validateKey } from '../keys/index.js';
+import { normalise } from '../ops/normalise.js';
+import { encodeKey } from './path.js';
 import { expandPresets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
 import { signatureSegment } from './signature.js';
@@ -26,7 +28,7 @@ const DEFAULT_LIMITS: ParseLimits = { maxOutputWidth: 8192, maxOutputHeight: 819
 
 /** The canonical options segment of a spec, or of an options string (`300x200,cover,webp`). */
 export function canonicalSegment(transform: TransformSpec | string, limits: ParseLimits = DEFAULT_LIMITS): string {
-  return buildSegment(typeof transform === 'string' ? parseSegment(transform, limits) : transform);
+  return buildSegment(typeof transform === 'string' ? parseSegment(transform, limits) : normalise(transform));
 }
 
 /** `/{options}/{image}`, signed (`/s-{sig}[-{expires}]/{options}/{image}`) when `signingKey` is given. */

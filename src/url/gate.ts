@@ -1,5 +1,5 @@
 import { BadRequest, Forbidden } from '../errors/index.js';
-import type { ParseLimits, TransformSpec } from '../ops/spec.js';
+import type { CanonicalSpec, ParseLimits, TransformSpec } from '../ops/spec.js';
 import { expandPresets, type Presets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
 import { encodeKey, splitPath } from './path.js';
@@ -21,7 +21,7 @@ export interface AccessRules {
 
 export interface GatedRequest {
   /** The transform, presets expanded, not yet format-negotiated. */
-  spec: TransformSpec;
+  spec: CanonicalSpec;
   sourceKey: string;
 }
 
@@ -74,7 +74,7 @@ export class RequestGate {
     if (verdict !== 'valid') throw new Forbidden('Invalid signature');
   }
 
-  private admitsUnsigned(spec: TransformSpec, isPreset: boolean): boolean {
+  private admitsUnsigned(spec: CanonicalSpec, isPreset: boolean): boolean {
     if (isPreset) return true;
     if (this.rules.presetsOnly) return false;
     if (this.canonicalAllowed.has(buildSegment(spec))) return true;

@@ -1,6 +1,7 @@
 import { BadRequest } from '../errors/index.js';
+import { validateKey } from '../keys/index.js';
 
-/** The first path segment reserved for service endpoints (`/_/healthz`, `/_/metrics`, ...). */
+/** The first path segment reserved for service endpoints (`/_/healthz`, ...). */
 export const RESERVED_SEGMENT = '_';
 
 export interface SplitPath {
@@ -32,18 +33,6 @@ function decodeSegment(part: string): string {
   } catch {
     throw new BadRequest('Malformed percent-encoding in path');
   }
-}
-
-/** A store key: relative, slash-separated, no empty, `.` or `..` segments, no backslash or control characters. */
-export function validateKey(key: string): string {
-  if (key.length === 0) throw new BadRequest('Missing image key');
-  if (key.length > 1024) throw new BadRequest('Image key longer than 1024 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(key)) throw new BadRequest('Control character or backslash in image key');
-  for (const part of key.split('/')) {
-    if (part === '' || part === '.' || part === '..') throw new BadRequest('Empty, "." or ".." segment in image key');
-  }
-  return key;
 }
 
 /** Percent-encodes a key for use in a URL path, keeping its slashes. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Unprocessable } from '../../src/errors/index.js';
+import { normalise } from '../../src/ops/normalise.js';
 import { inspect, render } from '../../src/pipeline/index.js';
 import { rasteriseSvg, svgChildCommand, svgChildHome } from '../../src/pipeline/svg-process.js';
 
@@ -28,7 +29,7 @@ describe('the SVG child process', () => {
     assert.equal(source, 'svg');
     assert.equal(meta.pages, 1);
     assert.ok(ms < 50, `inspect took ${ms.toFixed(0)} ms`);
-    const out = await render(svg, { width: 50 }, LIMITS);
+    const out = await render(svg, normalise({ width: 50 }), LIMITS);
     assert.deepEqual([out.width, out.height, out.format], [50, 50, 'png']);
   });
 

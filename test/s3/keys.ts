@@ -1,4 +1,4 @@
-import { derivativeKey } from '../../src/cache/key.js';
+import { derivativeKey } from '../../src/keys/index.js';
 import { DEFAULTS } from '../../src/config/index.js';
 import { buildSegment, parseSegment } from '../../src/url/segment.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { contentEtag } from '../../src/cache/etag.js';
+import { contentEtag } from '../../src/storage/content-hash.js';
 import { ResizerError } from '../../src/errors/index.js';
 import type { DerivativeStore, SourceStore } from '../../src/storage/types.js';
 

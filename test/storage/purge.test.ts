@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FsDerivativeStore } from '../../src/storage/fs.js';
-import { purgeDerivatives } from '../../src/storage/purge.js';
+import { purgeDerivatives } from '../../src/derive/purge.js';
 
 describe('purgeDerivatives (fs)', () => {
   it('deletes {segment}/{key} in every segment and nothing else', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequest } from '../../src/errors/index.js';
-import { splitPath, validateKey } from '../../src/url/path.js';
+import { validateKey } from '../../src/keys/index.js';
+import { splitPath } from '../../src/url/path.js';
 
 describe('splitPath', () => {
   it('splits the segment from a key that may contain slashes', () => {

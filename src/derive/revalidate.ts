@@ -1,12 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import type { SourceStore, StoredDerivative } from './types.js';
+import type { SourceStore, StoredDerivative } from '../storage/types.js';
+import { SOURCE_ETAG } from './metadata.js';
 
 interface WarnLogger {
   warn(obj: object, msg?: string): void;
 }
-
-/** The metadata key under which a derivative records the ETag of the source it was made from. */
-export const SOURCE_ETAG = 'source-etag';
 
 /**
  * Revalidation against the source: a derivative older than the interval is compared with its source's current

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { SingleFlight } from '../../src/cache/single-flight.js';
+import { SingleFlight } from '../../src/derive/single-flight.js';
 
 describe('SingleFlight', () => {
   it('shares one execution among concurrent callers, then forgets it', async () => {

@@ -1,6 +1,6 @@
-import { derivativeKey } from '../cache/key.js';
-import { validateKey } from '../url/path.js';
-import type { DerivativeStore } from './types.js';
+import { derivativeKey } from '../keys/index.js';
+import { validateKey } from '../keys/index.js';
+import type { DerivativeStore } from '../storage/types.js';
 
 /** Deletes run this many at a time: enough to be quick on S3, few enough to stay polite. */
 const PARALLEL_DELETES = 8;

@@ -1,0 +1,31 @@
+import { CONTENT_TYPES, sniff } from '../pipeline/formats.js';
+import type { StoredDerivative } from '../storage/types.js';
+
+/**
+ * What resizer records with each stored derivative (S3 user metadata, the fs sidecar): the ETag of the source it
+ * was made from, for revalidation, and when it was made, for Last-Modified. Keys are lower-case.
+ */
+export const SOURCE_ETAG = 'source-etag';
+export const CREATED = 'created';
+
+/** Whole seconds: HTTP dates have no finer grain, and a miss and the hits after it must agree. */
+export function creationTime(now = Date.now()): Date {
+  return new Date(Math.floor(now / 1000) * 1000);
+}
+
+export function derivativeMetadata(sourceEtag: string, created: Date): Record<string, string> {
+  return { [SOURCE_ETAG]: sourceEtag, [CREATED]: created.toISOString() };
+}
+
+/**
+ * A stored derivative as served: Last-Modified from its recorded creation (a store's own clock ticks later than
+ * the miss that answered first), and for files placed by hand, which carry no content type, the type of the bytes.
+ */
+export function asServed(d: StoredDerivative): StoredDerivative {
+  const created = Date.parse(d.metadata[CREATED] ?? '');
+  const lastModified = Number.isNaN(created) ? d.lastModified : new Date(created);
+  if (d.contentType.startsWith('image/')) return { ...d, lastModified };
+  const format = sniff(d.body);
+  const contentType = format in CONTENT_TYPES ? CONTENT_TYPES[format as keyof typeof CONTENT_TYPES] : 'application/octet-stream';
+  return { ...d, lastModified, contentType };
+}

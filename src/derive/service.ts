@@ -1,0 +1,182 @@
+import { Admission, type AdmissionOptions } from '../admission/admission.js';
+import { predictCost } from '../admission/cost.js';
+import { derivativeKey } from '../keys/index.js';
+import type { CanonicalSpec } from '../ops/spec.js';
+import { describeTransform, inspect, render, type Rendered } from '../pipeline/index.js';
+import type { PipelineLimits } from '../pipeline/limits.js';
+import { contentEtag } from '../storage/content-hash.js';
+import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from '../storage/types.js';
+import { buildSegment } from '../url/segment.js';
+import { Deadline } from './deadline.js';
+import { aliasFromHeader, AliasMemory } from './effective-size.js';
+import { FailureMemory } from './failure-memory.js';
+import { HotSet } from './hot-set.js';
+import { asServed, creationTime, derivativeMetadata } from './metadata.js';
+import { purgeDerivatives } from './purge.js';
+import { Revalidator } from './revalidate.js';
+import { SingleFlight } from './single-flight.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface DerivativeServiceOptions {
+  sources: SourceStore;
+  /** null: derivatives are not stored (cache "none"); every miss transforms. */
+  derivatives: DerivativeStore | null;
+  limits: PipelineLimits & { maxSourceBytes: number };
+  admission: AdmissionOptions;
+  /** Cache-Control stored with each derivative (S3 serves it to whoever reads the bucket directly). */
+  cacheControl: string;
+  memoryCacheBytes: number;
+  memoryCacheTtlSeconds: number;
+  /** A derivative older than this is checked against its source's ETag and made again if it changed (0: never). */
+  revalidateSeconds: number;
+  /**
+   * True when the caller can only use a stored derivative (redirect delivery): one whose write failed is then
+   * not kept in the hot set, so the next request tries to store it again.
+   */
+  needsStored: boolean;
+  logger: Logger;
+  /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
+  failureTtlSeconds?: number;
+}
+
+export interface Derivative extends StoredDerivative {
+  /** Where it is stored: the key asked for, or the size-free key it is the same image as (effective-size dedup). */
+  key: string;
+  cache: 'HIT' | 'MISS';
+  /** In the derivative store (a failed write leaves it in this response only). */
+  stored: boolean;
+}
+
+export interface DeriveStats {
+  /** Transforms started (source decoded), for tests and metrics. */
+  transforms: number;
+  hits: number;
+  misses: number;
+}
+
+export interface DerivativeService {
+  /** The derivative of a source for a spec: from the hot set, the store, or made now. */
+  get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal): Promise<Derivative>;
+  /**
+   * Deletes every derivative of a source from the store and from this process's hot set; other processes'
+   * hot sets let it go after memoryCacheTtlSeconds. Returns the derivative keys deleted.
+   */
+  purge(sourceKey: string): Promise<string[]>;
+  readonly stats: DeriveStats;
+  readonly admission: Admission;
+}
+
+/**
+ * The read-through derivative cache, transport-free: hot set, then store, then a transform admitted by cost and
+ * shared by every concurrent request for the same key. Owns the store's metadata format and the policy for a
+ * store that fails: a failed read is a miss, a failed write still returns the image.
+ */
+export function createDerivativeService(opts: DerivativeServiceOptions): DerivativeService {
+  const admission = new Admission(opts.admission);
+  const flights = new SingleFlight<Derivative | { aliasOf: CanonicalSpec }>();
+  const aliases = new AliasMemory();
+  const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
+  const timeoutMs = opts.limits.timeoutSeconds * 1000;
+  const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds, opts.logger);
+  const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
+  const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
+  const { sources, derivatives, limits, logger } = opts;
+
+  async function lookup(key: string): Promise<StoredDerivative | null> {
+    const inMemory = hot.get(key);
+    if (inMemory) return inMemory;
+    if (!derivatives) return null;
+    let stored: StoredDerivative | null;
+    try {
+      stored = await derivatives.get(key);
+    } catch (err) {
+      // An unreadable cache must not take the service down with it: make the image again and say so in the log.
+      logger.error({ err, key }, 'derivative read failed; treated as a miss');
+      return null;
+    }
+    if (!stored) return null;
+    const served = asServed(stored);
+    hot.set(key, served);
+    return served;
+  }
+
+  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative | { aliasOf: CanonicalSpec }> {
+    // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
+    const deadline = new Deadline<{ alias: CanonicalSpec } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const result = await deadline.answer(admission.run({
+      signal,
+      read: async () => {
+        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal });
+        const header = await inspect(read.body, limits);
+        // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
+        return { source: read, header, alias: aliasFromHeader(spec, header) };
+      },
+      price: ({ source: read, header, alias }) => (alias
+        ? { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 }
+        : { ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
+      work: ({ source: read, header, alias }) => {
+        if (alias) return Promise.resolve({ alias });
+        stats.transforms++;
+        return deadline.hold(render(read.body, spec, limits, header).then((image) => ({ source: read, image })));
+      },
+    }));
+    if ('alias' in result) return { aliasOf: result.alias };
+    const { source, image } = result;
+    const created = creationTime();
+    const metadata = derivativeMetadata(source.etag, created);
+    const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
+    const stored = await store(key, made);
+    if (stored || !opts.needsStored) hot.set(key, made);
+    return { ...made, key, cache: 'MISS', stored };
+  }
+
+  async function store(key: string, d: StoredDerivative): Promise<boolean> {
+    if (!derivatives) return false;
+    try {
+      await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: opts.cacheControl, metadata: d.metadata });
+      return true;
+    } catch (err) {
+      // The client still gets its image; the next request will try to store it again.
+      logger.error({ err, key }, 'derivative write failed');
+      return false;
+    }
+  }
+
+  async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal): Promise<Derivative> {
+    const alias = aliases.get(key);
+    if (alias) return get(alias.spec, sourceKey, alias.key, signal);
+    const found = await lookup(key);
+    if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
+      stats.hits++;
+      return { ...found, key, cache: 'HIT', stored: true };
+    }
+    stats.misses++;
+    // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
+    failures.check(key);
+    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
+    if ('aliasOf' in value) {
+      // The box does not constrain this source: the image is the size-free one, stored once under its key.
+      const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
+      aliases.set(key, target);
+      return get(target.spec, sourceKey, target.key, signal);
+    }
+    return value;
+  }
+
+  return {
+    stats,
+    admission,
+    get,
+    async purge(sourceKey) {
+      const keys = derivatives ? await purgeDerivatives(derivatives, sourceKey) : [];
+      for (const k of keys) hot.delete(k);
+      aliases.clear();
+      return keys;
+    },
+  };
+}
