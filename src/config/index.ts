@@ -182,7 +182,7 @@ export function loadConfig(
     if (fromFlag !== undefined) { raw[s.key] = fromFlag; origin[s.key] = s.flag; }
   }
   const known = new Set(SETTINGS.map((s) => s.env));
-  const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k) && !EXTRA_ENV.has(k));
+  const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k));
   if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
 
   const parsed = v.safeParse(schema, raw);
@@ -200,5 +200,3 @@ export function loadConfig(
   return parsed.output as Config;
 }
 
-/** Variables read by other modules (not part of the serve config) that must not count as typos. */
-export const EXTRA_ENV = new Set<string>();

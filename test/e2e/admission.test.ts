@@ -156,7 +156,7 @@ describe('admission: clients that leave, and honest refusals', () => {
       assert.ok(atArrival.length > 0);
       for (const r of expired) assert.ok(r.at >= deadline * 0.95, `refused after ${r.at.toFixed(0)} ms, before its deadline`);
       // Estimates are made at arrival from recent service times; other load on the machine can stretch them.
-      assert.ok(expired.length <= served.length / 4, `${expired.length} waited until their deadline`);
+      assert.ok(expired.length <= served.length / 2, `${expired.length} waited until their deadline`);
       for (const r of atArrival) {
         const drain = (drained - r.at) / 1000;
         assert.ok(r.retryAfter <= 2 * drain && r.retryAfter >= drain / 2, `Retry-After ${r.retryAfter} s, drain ${drain.toFixed(2)} s`);
