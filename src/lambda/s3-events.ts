@@ -5,6 +5,7 @@ import type { App, Logger } from '../app.js';
 import { ConfigError, EXTRA_ENV, loadConfig } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { isS3Location, parseS3Location, type S3Location } from '../storage/s3-settings.js';
+import { cdnPath } from '../cdn/viewer-request.js';
 import type { ParseLimits } from '../ops/spec.js';
 import { encodeKey } from '../url/path.js';
 import { parseSegment } from '../url/segment.js';
@@ -59,7 +60,7 @@ async function handleRecord(opts: S3EventOptions, record: S3EventRecord): Promis
   if (!action) throw new Error(`Unexpected S3 event ${record.eventName}: only ObjectCreated and ObjectRemoved are handled`);
   const sourceKey = sourceKeyOf(opts.source, record);
   const purged = await opts.app.purge(sourceKey);
-  const invalidated = opts.cloudfront && purged.length ? await invalidate(opts.cloudfront, purged, record) : [];
+  const invalidated = opts.cloudfront && purged.length ? await invalidate(opts.cloudfront, purged, sourceKey, record) : [];
   const generated: Record<string, number> = {};
   if (action === 'created') {
     for (const segment of opts.pregenerate ?? []) {
@@ -83,12 +84,13 @@ function sourceKeyOf(source: S3Location, record: S3EventRecord): string {
 
 /**
  * CloudFront takes a wildcard only at the end of a path, so `/*\/{key}` cannot name one source's derivatives in
- * every segment. The viewer-request function makes every cached URL canonical, so the purged derivative keys are
- * exactly the cached paths: those are invalidated, or the whole distribution (`/*`, one path) past maxPaths,
+ * every segment. The viewer-request function makes every cached URL canonical (cdnPath), so the purged derivative
+ * keys are exactly the cached paths: those are invalidated, or the whole distribution (`/*`, one path) past maxPaths,
  * since each path past the first 1,000 a month is billed.
  */
-async function invalidate(cf: NonNullable<S3EventOptions['cloudfront']>, purged: string[], record: S3EventRecord): Promise<string[]> {
-  const paths = purged.length > cf.maxPaths ? ['/*'] : purged.map((k) => `/${encodeKey(k)}`);
+async function invalidate(cf: NonNullable<S3EventOptions['cloudfront']>, purged: string[], sourceKey: string, record: S3EventRecord): Promise<string[]> {
+  // A derivative key is `{segment}/{source key}`: the CDN spells it as the viewer-request function rewrites it.
+  const paths = purged.length > cf.maxPaths ? ['/*'] : purged.map((k) => cdnPath(k.slice(0, k.length - sourceKey.length - 1), sourceKey));
   await cf.client.send(new CreateInvalidationCommand({
     DistributionId: cf.distributionId,
     InvalidationBatch: {
