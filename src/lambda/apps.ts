@@ -9,7 +9,9 @@ export interface LambdaApps {
   app: App;
   /**
    * The same stores with `delivery: redirect`: asked only when a response would not fit Lambda's payload limit,
-   * it answers 302 to `{publicBase}/{derivative key}` for the derivative the first app has just stored.
+   * it answers 302 to `{publicBase}/{derivative key}` for the derivative the first app has just stored. Without
+   * RESIZER_PUBLIC_BASE the redirect is relative, `/{derivative key}`: behind CloudFront that is the URL just asked
+   * for (the viewer-request function made it canonical), now served from the bucket.
    */
   oversized: App;
   config: Config;
@@ -17,13 +19,12 @@ export interface LambdaApps {
 }
 
 /**
- * Config from the same RESIZER_* variables as the server. A Lambda must be able to redirect (see LambdaApps),
- * so it needs a derivative store and RESIZER_PUBLIC_BASE; without them it refuses to start, naming them.
+ * Config from the same RESIZER_* variables as the server. A Lambda must be able to redirect to a stored
+ * derivative (see LambdaApps), so it needs a derivative store; without one it refuses to start, naming it.
  */
 export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = loadConfig({}, env);
   if (config.cache === 'none') throw new ConfigError('Invalid RESIZER_CACHE: a Lambda needs a derivative store, not "none"');
-  if (!config.publicBase) throw new ConfigError('Invalid RESIZER_PUBLIC_BASE: required on Lambda (responses over 6 MB redirect there)');
   return config;
 }
 

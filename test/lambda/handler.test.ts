@@ -176,4 +176,16 @@ describe('responses over Lambda\'s 6 MB limit', () => {
     const meta = await sharp(stored).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', side, side]);
   });
+
+  it('redirect relatively without RESIZER_PUBLIC_BASE: behind CloudFront, to the same canonical URL, now in the bucket', async () => {
+    const relative = createHandler(await buildLambdaApps(lambdaConfig({
+      RESIZER_SOURCE: `s3://${SOURCES}`, RESIZER_CACHE: `s3://${DERIVATIVES}`, RESIZER_S3_FORCE_PATH_STYLE: 'true', RESIZER_LOG_LEVEL: 'silent',
+    })));
+    const r = await relative(httpEvent('function-url', { rawPath: '/1599x,png/noise.png' }));
+    assert.equal(r.statusCode, 302);
+    assert.equal(r.headers?.Location, '/1599x%2Cpng/noise.png');
+    assert.equal(r.headers?.['Cache-Control'], 'no-cache', 'CloudFront must not keep the redirect: the next request finds the bucket copy');
+    const meta = await sharp((await derivative('1599x,png/noise.png'))!).metadata();
+    assert.deepEqual([meta.format, meta.width], ['png', 1599]);
+  });
 });
