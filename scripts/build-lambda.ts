@@ -46,6 +46,8 @@ export async function buildLambdaAsset({ arch, outDir }: LambdaAssetOptions): Pr
   });
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
   cpSync(join(sharpFor(arch), 'node_modules'), join(outDir, 'node_modules'), { recursive: true });
+  // npm's own bookkeeping and command links (symlinks) have no use in the function.
+  for (const extra of ['.bin', '.package-lock.json']) rmSync(join(outDir, 'node_modules', extra), { recursive: true, force: true });
   return outDir;
 }
 
