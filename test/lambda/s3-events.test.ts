@@ -84,12 +84,7 @@ describe('S3 events', () => {
     await upload('gone soon.jpg');
     await make('100x', 'gone soon.jpg');
     await make('40x40,cover', 'gone soon.jpg');
-    const cloudfront = await startCloudFrontRecorder();
-    try {
-      const handle = createS3EventHandler({
-        app, source: { bucket: SOURCES, prefix: '' }, logger: silent,
-        cloudfront: { client: cloudfront.client, distributionId: 'E2QWRUHAPOMQZL', maxPaths: 50 },
-      });
+    await withCloudFront(50, async (handle, cloudfront) => {
       const [outcome] = await handle(await s3Event('s3-delete', 'gone+soon.jpg'));
       assert.equal(await derivativeKeys().then((ks) => ks.some((k) => k.endsWith('/gone soon.jpg'))), false);
       assert.equal(cloudfront.requests.length, 1);
@@ -102,26 +97,17 @@ describe('S3 events', () => {
       assert.ok(expected.includes('/100x/gone%20soon.jpg') && expected.includes('/40x40,cover/gone%20soon.jpg'), expected.join(' '));
       assert.deepEqual(paths.sort(), expected.sort());
       assert.match(request.body, /<CallerReference>img-sources\/gone\+soon\.jpg\/0C0F6F405D6ED209E1<\/CallerReference>/);
-    } finally {
-      await cloudfront.close();
-    }
+    });
   });
 
   it('past maxPaths, the whole distribution is invalidated with one path', async () => {
     await upload('many.jpg');
     await make('100x', 'many.jpg');
-    const cloudfront = await startCloudFrontRecorder();
-    try {
-      const handle = createS3EventHandler({
-        app, source: { bucket: SOURCES, prefix: '' }, logger: silent,
-        cloudfront: { client: cloudfront.client, distributionId: 'E2QWRUHAPOMQZL', maxPaths: 1 },
-      });
+    await withCloudFront(1, async (handle, cloudfront) => {
       const [outcome] = await handle(await s3Event('s3-put', 'many.jpg'));
       assert.deepEqual(outcome?.invalidated, ['/*']);
       assert.match(cloudfront.requests[0]!.body, /<Quantity>1<\/Quantity><Items><Path>\/\*<\/Path><\/Items>/);
-    } finally {
-      await cloudfront.close();
-    }
+    });
   });
 
   it('a created source has its configured sizes made at once (from the environment, as on Lambda)', async () => {
@@ -149,6 +135,21 @@ describe('S3 events', () => {
     await assert.rejects(s3EventHandlerFromEnv({ ...env, RESIZER_PREGENERATE: '0x10' }), /Invalid RESIZER_PREGENERATE: Expected a width/);
   });
 });
+
+type Recorder = Awaited<ReturnType<typeof startCloudFrontRecorder>>;
+
+/** The S3-event handler with invalidations going to a recorder, for one test. */
+async function withCloudFront(maxPaths: number, test: (handle: ReturnType<typeof createS3EventHandler>, cloudfront: Recorder) => Promise<void>): Promise<void> {
+  const cloudfront = await startCloudFrontRecorder();
+  try {
+    await test(createS3EventHandler({
+      app, source: { bucket: SOURCES, prefix: '' }, logger: silent,
+      cloudfront: { client: cloudfront.client, distributionId: 'E2QWRUHAPOMQZL', maxPaths },
+    }), cloudfront);
+  } finally {
+    await cloudfront.close();
+  }
+}
 
 /**
  * CloudFront has no emulator: the real SDK client is pointed at a local server that records each request and
