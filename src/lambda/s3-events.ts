@@ -4,7 +4,10 @@ import { pino } from 'pino';
 import type { App, Logger } from '../app.js';
 import { ConfigError, EXTRA_ENV, loadConfig } from '../config/index.js';
 import { buildApp } from '../runtime.js';
+import { derivativeKey } from '../cache/key.js';
+import { openDerivativeStore, openSourceStore, s3SettingsOf } from '../storage/open.js';
 import { isS3Location, parseS3Location, type S3Location } from '../storage/s3-settings.js';
+import type { DerivativeStore, SourceStore } from '../storage/types.js';
 import { cdnPath } from '../cdn/viewer-request.js';
 import type { ParseLimits } from '../ops/spec.js';
 import { encodeKey } from '../url/path.js';
@@ -21,8 +24,12 @@ export interface S3EventOptions {
   /** Where the sources live: events for other buckets or outside the prefix are refused, not ignored. */
   source: S3Location;
   logger: Logger;
-  /** Invalidate the CDN copies of every purged derivative in this distribution. */
-  cloudfront?: { client: CloudFrontClient; distributionId: string; maxPaths: number };
+  /**
+   * Invalidate the CDN copies of the source's derivatives in this distribution. `derivatives` is the app's store
+   * (its segments are listed) and `derivativeObjects` a read-only view of the same location, whose head() tells
+   * which derivatives exist: only those can be cached, so a new source's upload invalidates nothing.
+   */
+  cloudfront?: { client: CloudFrontClient; distributionId: string; maxPaths: number; derivatives: DerivativeStore; derivativeObjects: SourceStore };
   /** Options segments made as soon as a source is created (`400x300`, `200x,webp`). */
   pregenerate?: string[];
 }
@@ -59,8 +66,9 @@ async function handleRecord(opts: S3EventOptions, record: S3EventRecord): Promis
     : record.eventName.startsWith('ObjectRemoved:') ? 'removed' : undefined;
   if (!action) throw new Error(`Unexpected S3 event ${record.eventName}: only ObjectCreated and ObjectRemoved are handled`);
   const sourceKey = sourceKeyOf(opts.source, record);
+  const existing = opts.cloudfront ? await existingDerivatives(opts.cloudfront, sourceKey) : [];
   const purged = await opts.app.purge(sourceKey);
-  const invalidated = opts.cloudfront && purged.length ? await invalidate(opts.cloudfront, purged, sourceKey, record) : [];
+  const invalidated = opts.cloudfront && existing.length ? await invalidate(opts.cloudfront, existing, sourceKey, record) : [];
   const generated: Record<string, number> = {};
   if (action === 'created') {
     for (const segment of opts.pregenerate ?? []) {
@@ -82,15 +90,32 @@ function sourceKeyOf(source: S3Location, record: S3EventRecord): string {
   return key.slice(source.prefix.length);
 }
 
+/** HEADs run this many at a time, as the purge's deletes do. */
+const PARALLEL_HEADS = 8;
+
+/** The derivative keys of a source that exist now, before the purge deletes them. */
+async function existingDerivatives(cf: NonNullable<S3EventOptions['cloudfront']>, sourceKey: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const segment of cf.derivatives.listSegments()) keys.push(derivativeKey(segment, sourceKey));
+  const existing: string[] = [];
+  for (let i = 0; i < keys.length; i += PARALLEL_HEADS) {
+    const batch = keys.slice(i, i + PARALLEL_HEADS);
+    const found = await Promise.all(batch.map((k) => cf.derivativeObjects.head(k)));
+    existing.push(...batch.filter((_, j) => found[j] !== null));
+  }
+  return existing;
+}
+
 /**
  * CloudFront takes a wildcard only at the end of a path, so `/*\/{key}` cannot name one source's derivatives in
- * every segment. The viewer-request function makes every cached URL canonical (cdnPath), so the purged derivative
- * keys are exactly the cached paths: those are invalidated, or the whole distribution (`/*`, one path) past maxPaths,
- * since each path past the first 1,000 a month is billed.
+ * every segment. The viewer-request function makes every cached URL canonical (cdnPath), so the derivatives that
+ * existed are exactly the paths that can be cached: those are invalidated, or the whole distribution (`/*`, one
+ * path) past maxPaths, since each path past the first 1,000 a month is billed. (A CDN copy that outlived its bucket
+ * copy, deleted by the lifecycle rule, is not found this way; it ages out with its Cache-Control.)
  */
-async function invalidate(cf: NonNullable<S3EventOptions['cloudfront']>, purged: string[], sourceKey: string, record: S3EventRecord): Promise<string[]> {
+async function invalidate(cf: NonNullable<S3EventOptions['cloudfront']>, keys: string[], sourceKey: string, record: S3EventRecord): Promise<string[]> {
   // A derivative key is `{segment}/{source key}`: the CDN spells it as the viewer-request function rewrites it.
-  const paths = purged.length > cf.maxPaths ? ['/*'] : purged.map((k) => cdnPath(k.slice(0, k.length - sourceKey.length - 1), sourceKey));
+  const paths = keys.length > cf.maxPaths ? ['/*'] : keys.map((k) => cdnPath(k.slice(0, k.length - sourceKey.length - 1), sourceKey));
   await cf.client.send(new CreateInvalidationCommand({
     DistributionId: cf.distributionId,
     InvalidationBatch: {
@@ -112,11 +137,16 @@ export async function s3EventHandlerFromEnv(env: NodeJS.ProcessEnv = process.env
   if (!Number.isInteger(maxPaths) || maxPaths < 1 || maxPaths > 3000) {
     throw new ConfigError(`Invalid ${INVALIDATION_MAX_PATHS_ENV}: expected an integer from 1 to 3000`);
   }
+  const s3 = s3SettingsOf(config);
+  const derivatives = await openDerivativeStore(config.cache, s3);
+  if (!derivatives) throw new ConfigError('Invalid RESIZER_CACHE: S3 events purge a derivative store, not "none"');
   return createS3EventHandler({
-    app: await buildApp(config, logger),
+    app: await buildApp(config, logger, { derivatives }),
     source: parseS3Location(config.source),
     logger,
-    cloudfront: distributionId ? { client: new CloudFrontClient({}), distributionId, maxPaths } : undefined,
+    cloudfront: distributionId
+      ? { client: new CloudFrontClient({}), distributionId, maxPaths, derivatives, derivativeObjects: await openSourceStore(config.cache, s3) }
+      : undefined,
     pregenerate: pregenerateSegments(env[PREGENERATE_ENV] ?? '', config),
   });
 }
