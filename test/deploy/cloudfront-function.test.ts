@@ -100,7 +100,11 @@ describe('the CloudFront viewer-request function, generated from the core gramma
 
   const runtimes: Array<[string, string]> = [
     ['with the runtime\'s Map, Set and Object.entries', ''],
-    ['without them (the stand-ins)', 'delete globalThis.Map; delete globalThis.Set; delete Object.entries; delete Object.fromEntries; delete globalThis.Symbol;'],
+    ['without them and ES2015\'s string and array methods (the stand-ins)', [
+      'delete globalThis.Map; delete globalThis.Set; delete Object.entries; delete Object.fromEntries; delete globalThis.Symbol;',
+      'delete String.prototype.startsWith; delete String.prototype.endsWith; delete String.prototype.includes;',
+      'delete Array.prototype.includes; delete Array.prototype.find;',
+    ].join('\n')],
   ];
   for (const [name, setup] of runtimes) {
     it(`equals the core's canonical URL on 6,000 generated URLs, ${name}`, () => {

@@ -25,8 +25,9 @@ const edgeErrors: Plugin = {
 };
 
 /**
- * Map, Set, Object.entries and Object.fromEntries are used by the grammar; the cloudfront-js-2.0 documentation
- * does not promise them, so minimal ones (only the operations the grammar uses) stand in where they are missing.
+ * The grammar uses Map, Set, Object.entries and Object.fromEntries, and the ES2015 string and array methods below.
+ * CloudFront's runtime documentation does not promise all of them, so minimal stand-ins fill any that are missing.
+ * They cover only the operations the grammar uses.
  */
 const PRELUDE = `
 var EdgeMap = typeof Map !== "undefined" ? Map : (function () {
@@ -45,6 +46,12 @@ var EdgeSet = typeof Set !== "undefined" ? Set : (function () {
 // TypeScript's ES5 helpers, smaller, and spreading strings too (\`[...'fff']\`, where its own needs downlevelIteration).
 var __assign = Object.assign || function (t) { for (var i = 1; i < arguments.length; i++) for (var k in arguments[i]) if (Object.prototype.hasOwnProperty.call(arguments[i], k)) t[k] = arguments[i][k]; return t; };
 var __spreadArray = function (to, from) { return to.concat(Array.prototype.slice.call(from)); };
+var sp = String.prototype, ap = Array.prototype;
+if (!sp.startsWith) sp.startsWith = function (s) { return this.indexOf(s) === 0; };
+if (!sp.endsWith) sp.endsWith = function (s) { return this.slice(this.length - s.length) === s; };
+if (!sp.includes) sp.includes = function (s) { return this.indexOf(s) >= 0; };
+if (!ap.includes) ap.includes = function (v) { return this.indexOf(v) >= 0; };
+if (!ap.find) ap.find = function (f) { for (var i = 0; i < this.length; i++) if (f(this[i])) return this[i]; };
 if (!Object.entries) Object.entries = function (o) { return Object.keys(o).map(function (k) { return [k, o[k]]; }); };
 if (!Object.fromEntries) Object.fromEntries = function (e) { var o = {}; e.forEach(function (p) { o[p[0]] = p[1]; }); return o; };
 `;
