@@ -3,7 +3,12 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import sharp from 'sharp';
+import type { S3EventOutcome } from '../../src/lambda/s3-events.js';
+import { startS3Server } from '../helpers/s3-server.js';
 import { buildLambdaAsset, type Arch } from '../../scripts/build-lambda.js';
 import { FIXTURES } from '../helpers/server.js';
 import { httpEvent } from './lambda-events.js';
@@ -48,7 +53,7 @@ after(() => {
 // Runs in the child: loads the bundle's handler, answers the events, and checks it really cannot write to its folder.
 const RUNNER = `
 import { writeFileSync } from 'node:fs';
-const { handler } = await import(process.cwd() + '/handler.js');
+const { handler } = await import(process.cwd() + '/' + process.env.ENTRY);
 let ownFolderWritable = true;
 try { writeFileSync(process.cwd() + '/probe', 'x'); } catch { ownFolderWritable = false; }
 const results = [];
@@ -56,9 +61,10 @@ for (const event of JSON.parse(process.env.EVENTS)) results.push(await handler(e
 process.stdout.write(JSON.stringify({ ownFolderWritable, results }));
 `;
 
-interface Output { ownFolderWritable: boolean; results: Array<{ statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean }> }
+interface Output<R> { ownFolderWritable: boolean; results: R[] }
+interface HttpOut { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean }
 
-function runBundle(events: unknown[]): Promise<Output> {
+function runBundle<R = HttpOut>(events: unknown[], entry = 'handler.js', env: Record<string, string> = {}): Promise<Output<R>> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER], {
       cwd: task,
@@ -67,10 +73,12 @@ function runBundle(events: unknown[]): Promise<Output> {
         HOME: '/nonexistent',
         TMPDIR: writable,
         EVENTS: JSON.stringify(events),
+        ENTRY: entry,
         RESIZER_SOURCE: join(root, 'images'),
         RESIZER_CACHE: join(writable, 'derivatives'),
         RESIZER_PUBLIC_BASE: 'https://d111111abcdef8.cloudfront.net',
         RESIZER_LOG_LEVEL: 'silent',
+        ...env,
       },
       ...(process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}),
     });
@@ -81,7 +89,7 @@ function runBundle(events: unknown[]): Promise<Output> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bundle exited ${code}: ${err}`));
-      resolve(JSON.parse(out) as Output);
+      resolve(JSON.parse(out) as Output<R>);
     });
   });
 }
@@ -105,5 +113,31 @@ describe('the single-file Lambda bundle', () => {
     assert.equal(again?.headers['X-Cache'], 'HIT');
     assert.deepEqual(readdirSync(join(writable, 'derivatives')).filter((n) => n !== '.meta').sort(), ['160x', '96x']);
     assert.ok(!readdirSync(task).includes('probe'));
+  });
+
+  it('s3-events.js purges and pre-generates against S3, from the same read-only folder', async () => {
+    const s3 = await startS3Server(['img-sources', 'img-resized']);
+    const direct = s3.client();
+    try {
+      await direct.send(new PutObjectCommand({ Bucket: 'img-sources', Key: 'a b.jpg', Body: await readFile(join(FIXTURES, 'photos/issue70.jpg')) }));
+      await direct.send(new PutObjectCommand({ Bucket: 'img-resized', Key: '10x/a b.jpg', Body: 'stale' }));
+      const event = JSON.parse(await readFile(new URL('./events/s3-put.json', import.meta.url), 'utf8')) as S3Event;
+      event.Records[0]!.s3.bucket.name = 'img-sources';
+      event.Records[0]!.s3.object.key = 'a+b.jpg';
+      const { ownFolderWritable, results } = await runBundle<S3EventOutcome[]>([event], 's3-events.js', {
+        ...s3.env,
+        RESIZER_SOURCE: 's3://img-sources', RESIZER_CACHE: 's3://img-resized', RESIZER_S3_FORCE_PATH_STYLE: 'true', RESIZER_PREGENERATE: '48x',
+      });
+      assert.equal(ownFolderWritable, false);
+      const [outcome] = results[0]!;
+      assert.deepEqual([outcome?.sourceKey, outcome?.purged.includes('10x/a b.jpg'), outcome?.generated], ['a b.jpg', true, { '48x': 200 }]);
+      const listed = await direct.send(new ListObjectsV2Command({ Bucket: 'img-resized' }));
+      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['48x/a b.jpg']);
+      const made = await direct.send(new GetObjectCommand({ Bucket: 'img-resized', Key: '48x/a b.jpg' }));
+      assert.equal((await sharp(Buffer.from(await made.Body!.transformToByteArray())).metadata()).width, 48);
+    } finally {
+      direct.destroy();
+      await s3.close();
+    }
   });
 });
