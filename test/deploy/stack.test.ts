@@ -204,6 +204,7 @@ describe('the CDK stack', () => {
     assert.deepEqual(bucketOrigin.S3OriginConfig, { OriginAccessIdentity: '' });
     assert.deepEqual(urlOrigin.OriginAccessControlId, oacOf('lambda'));
     assert.deepEqual((urlOrigin.CustomOriginConfig as Json).OriginProtocolPolicy, 'https-only');
+    assert.equal((urlOrigin.CustomOriginConfig as Json).OriginReadTimeout, 30, 'as long as the function\'s timeout');
 
     const groups = config.OriginGroups as { Quantity: number; Items: Json[] };
     assert.equal(groups.Quantity, 1);
@@ -253,5 +254,6 @@ describe('the CDK stack', () => {
     assert.ok(!JSON.stringify(json).includes('cloudfront:CreateInvalidation'));
     assert.throws(() => parametersFrom((n) => ({ pregenerate: '0x1' })[n]), /Expected a width between 1 and 8192/);
     assert.throws(() => parametersFrom((n) => ({ memoryMb: 'lots' })[n]), /-c memoryMb: expected an integer/);
+    assert.throws(() => parametersFrom((n) => ({ timeoutSeconds: '61' })[n]), /-c timeoutSeconds: expected an integer from 1 to 60/);
   });
 });

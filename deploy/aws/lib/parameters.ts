@@ -36,7 +36,8 @@ export function parametersFrom(get: (name: string) => unknown): ResizerParameter
     derivativeExpiryDays: int('derivativeExpiryDays', 90, 0, 36500)!,
     architecture,
     memoryMb: int('memoryMb', 1536, 128, 10240)!,
-    timeoutSeconds: int('timeoutSeconds', 30, 1, 900)!,
+    // CloudFront's origin read timeout is at most 60 s (without a quota increase): longer would be cut there.
+    timeoutSeconds: int('timeoutSeconds', 30, 1, 60)!,
     reservedConcurrency: int('reservedConcurrency', undefined, 1, 10000),
     invalidateOnChange: bool('invalidateOnChange', true),
     pregenerate,

@@ -112,7 +112,8 @@ export class ResizerStack extends Stack {
       defaultBehavior: {
         origin: new origins.OriginGroup({
           primaryOrigin: origins.S3BucketOrigin.withOriginAccessControl(derivatives),
-          fallbackOrigin: origins.FunctionUrlOrigin.withOriginAccessControl(url),
+          // CloudFront waits as long as the function may run (it closes the connection at its read timeout).
+          fallbackOrigin: origins.FunctionUrlOrigin.withOriginAccessControl(url, { readTimeout: Duration.seconds(p.timeoutSeconds) }),
           // The bucket answers 403 for a missing key to a reader without s3:ListBucket (CloudFront), 404 otherwise.
           fallbackStatusCodes: [403, 404],
         }),
