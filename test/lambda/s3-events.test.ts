@@ -52,6 +52,12 @@ async function make(segment: string, key: string): Promise<void> {
   assert.equal(out.status, 200, `${segment}/${key}`);
 }
 
+/** A source and its derivatives in the given segments. */
+async function sourceWith(key: string, segments: string[]): Promise<void> {
+  await upload(key);
+  for (const segment of segments) await make(segment, key);
+}
+
 before(async () => {
   s3 = await startS3Server([SOURCES, DERIVATIVES]);
   direct = s3.client();
@@ -88,9 +94,7 @@ describe('S3 events', () => {
   });
 
   it('a deleted source loses its derivatives, and their CDN copies are invalidated', async () => {
-    await upload('gone soon.jpg');
-    await make('100x', 'gone soon.jpg');
-    await make('40x40,cover', 'gone soon.jpg');
+    await sourceWith('gone soon.jpg', ['100x', '40x40,cover']);
     await withCloudFront(50, async (handle, cloudfront) => {
       const [outcome] = await handle(await s3Event('s3-delete', 'gone+soon.jpg'));
       assert.equal(await derivativeKeys().then((ks) => ks.some((k) => k.endsWith('/gone soon.jpg'))), false);
@@ -108,9 +112,7 @@ describe('S3 events', () => {
   });
 
   it('past maxPaths, the whole distribution is invalidated with one path', async () => {
-    await upload('many.jpg');
-    await make('100x', 'many.jpg');
-    await make('50x', 'many.jpg');
+    await sourceWith('many.jpg', ['100x', '50x']);
     await withCloudFront(1, async (handle, cloudfront) => {
       const [outcome] = await handle(await s3Event('s3-put', 'many.jpg'));
       assert.deepEqual(outcome?.invalidated, ['/*']);
