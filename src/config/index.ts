@@ -172,6 +172,8 @@ export class ConfigError extends Error {}
 export function loadConfig(
   flags: Partial<Record<keyof Config, string | number>>,
   env: NodeJS.ProcessEnv = process.env,
+  /** RESIZER_* variables that a caller reads itself (the S3-event handler's), so they are not typos here. */
+  ownEnv: readonly string[] = [],
 ): Config {
   const raw: Record<string, unknown> = { ...DEFAULTS };
   const origin: Record<string, string> = {};
@@ -181,7 +183,7 @@ export function loadConfig(
     const fromFlag = flags[s.key];
     if (fromFlag !== undefined) { raw[s.key] = fromFlag; origin[s.key] = s.flag; }
   }
-  const known = new Set(SETTINGS.map((s) => s.env));
+  const known = new Set([...SETTINGS.map((s) => s.env), ...ownEnv]);
   const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k));
   if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
 
