@@ -18,7 +18,7 @@ const edgeErrors: Plugin = {
   setup(b) {
     b.onResolve({ filter: /\/errors\/index\.js$/ }, () => ({ path: 'edge-errors', namespace: 'edge' }));
     b.onLoad({ filter: /.*/, namespace: 'edge' }, () => ({
-      contents: 'export function BadRequest() {}\nexport function expected() { return ""; }',
+      contents: 'export function BadRequest() {}\nexport function expected() { return ""; }\nexport function quote() { return ""; }',
       loader: 'js',
     }));
   },
