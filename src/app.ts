@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Admission, AdmissionOptions } from './admission/admission.js';
 import { createDerivativeService, type DeriveStats, type Logger } from './derive/service.js';
-import { MethodNotAllowed, NotFound } from './errors/index.js';
+import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
 import type { ParseLimits } from './ops/spec.js';
 import type { PipelineLimits } from './pipeline/limits.js';
@@ -80,8 +80,8 @@ export function createApp(opts: AppOptions): App {
     } catch (err) {
       const res = errorResponse(req, err);
       // Every 5xx is logged with its cause; overload at warn, since bursts make it expected.
-      if (res.status === 503) opts.logger.warn({ err, url: req.url }, 'request refused');
-      else if (res.status >= 500) opts.logger.error({ err, url: req.url }, 'request failed');
+      if (res.status === 503) opts.logger.warn({ err, internal: internalMessage(err), url: req.url }, 'request refused');
+      else if (res.status >= 500) opts.logger.error({ err, internal: internalMessage(err), url: req.url }, 'request failed');
       return res;
     }
   }

@@ -5,6 +5,7 @@ import { createApp, type App, type Logger } from './app.js';
 import { accessRulesOf } from './config/access.js';
 import type { Config } from './config/index.js';
 import { RequestGate } from './url/gate.js';
+import type { PipelineLimits } from './pipeline/limits.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
 import { playgroundRoutes } from './playground/routes.js';
 import { httpSourceOptionsOf, openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
@@ -16,6 +17,21 @@ export interface StoreOverrides {
   derivatives?: DerivativeStore | null;
 }
 
+/** The pipeline's limits from the config, which holds their one set of defaults. */
+export function pipelineLimits(config: Config): PipelineLimits & { maxSourceBytes: number } {
+  return {
+    maxSourceBytes: config.maxSourceBytes,
+    maxInputPixels: config.maxInputPixels,
+    maxOutputWidth: config.maxOutputWidth,
+    maxOutputHeight: config.maxOutputHeight,
+    maxOutputPixels: config.maxOutputPixels,
+    timeoutSeconds: config.transformTimeoutSeconds,
+    svg: config.svg === 'on',
+    maxSvgBytes: config.maxSvgBytes,
+    maxFrames: config.maxFrames,
+  };
+}
+
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
 export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
@@ -23,17 +39,7 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
   return createApp({
     sources,
     derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
-    limits: {
-      maxSourceBytes: config.maxSourceBytes,
-      maxInputPixels: config.maxInputPixels,
-      maxOutputWidth: config.maxOutputWidth,
-      maxOutputHeight: config.maxOutputHeight,
-      maxOutputPixels: config.maxOutputPixels,
-      timeoutSeconds: config.transformTimeoutSeconds,
-      svg: config.svg === 'on',
-      maxSvgBytes: config.maxSvgBytes,
-      maxFrames: config.maxFrames,
-    },
+    limits: pipelineLimits(config),
     cacheControl: config.cacheControl,
     admission: {
       slots: config.concurrency,

@@ -42,7 +42,7 @@ const MP = 1e6;
  * Fitted on scripts/calibrate-cost.ts (docs/benchmarks.md, "Cost model").
  */
 const ENCODER_BYTES_PER_PIXEL: Record<OutputFormat, number> = { jpeg: 7, webp: 8, avif: 16, png: 1, gif: 5 };
-const ENCODER_FIXED_BYTES: Record<OutputFormat, number> = { jpeg: 0, webp: 0, avif: 10 * MB, png: 0, gif: 0 };
+const ENCODER_FIXED_BYTES: Record<OutputFormat, number> = { jpeg: 0, webp: 0, avif: 6 * MB, png: 0, gif: 0 };
 /** CPU milliseconds per output megapixel at the service's encoder settings. */
 const ENCODER_MS_PER_MP: Record<OutputFormat, number> = { jpeg: 35, webp: 80, avif: 90, png: 30, gif: 60 };
 /** libvips' own buffers, thread scratch and the sharp pipeline: present in every transform. */
@@ -79,8 +79,8 @@ function decodeBytes(shape: TransformShape): number {
     // Progressive JPEG: every DCT coefficient (16 bits) of every scan, at full size whatever the shrink.
     case 'jpeg': return shape.progressive ? px * 2 * coefficientPlanes(shape) : 0;
     case 'png': return px * sample * (shape.progressive ? 1.3 : 1);
-    // Strips, but libvips' tile cache over them holds most of a large image.
-    case 'tiff': return px * sample * 0.7;
+    // Strips, with libvips' tile cache over them.
+    case 'tiff': return px * sample * 0.3;
     case 'webp': return (px / loadShrink(shape) ** 2) * 4;
     // libaom decodes the whole frame into 16-bit planes and keeps reference frames: measured ~18 bytes a pixel.
     case 'avif': case 'heic': return px * 18;
@@ -102,7 +102,7 @@ export function predictCost(shape: TransformShape): Cost {
     + decodedPx * 2
     + outPx * ENCODER_BYTES_PER_PIXEL[shape.format] + ENCODER_FIXED_BYTES[shape.format]
     + (shape.wholeImage ? outPx * 4 : 0)
-    + (shape.quarterTurn ? decodedPx * shape.channels : 0);
+    + (shape.quarterTurn ? decodedPx * shape.channels * 0.5 : 0);
   // Entropy decoding runs over every source pixel (progressive scans several times); the rest over the shrunk ones.
   const entropyMsPerMp = shape.source === 'jpeg' ? (shape.progressive ? 9 : 3) : shape.source === 'avif' ? 40 : 6;
   // SVG is drawn in a child process: its start-up is most of the cost of a small SVG.

@@ -214,6 +214,8 @@ export class ConfigError extends Error {}
 export function loadConfig(
   flags: Partial<Record<keyof Config, string | number>>,
   env: NodeJS.ProcessEnv = process.env,
+  /** RESIZER_* variables that a caller reads itself (the S3-event handler's), so they are not typos here. */
+  ownEnv: readonly string[] = [],
 ): Config {
   const raw: Record<string, unknown> = { ...DEFAULTS };
   const origin: Record<string, string> = {};
@@ -223,8 +225,8 @@ export function loadConfig(
     const fromFlag = flags[s.key];
     if (fromFlag !== undefined) { raw[s.key] = fromFlag; origin[s.key] = s.flag; }
   }
-  const known = new Set(SETTINGS.map((s) => s.env));
-  const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k) && !EXTRA_ENV.has(k));
+  const known = new Set([...SETTINGS.map((s) => s.env), ...ownEnv]);
+  const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k));
   if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
 
   // NODE_ENV=production turns the production profile on as --production does (a flag set to false wins).
@@ -244,5 +246,3 @@ export function loadConfig(
   return parsed.output as Config;
 }
 
-/** Variables read by other modules (not part of the serve config) that must not count as typos. */
-export const EXTRA_ENV = new Set<string>();

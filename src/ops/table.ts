@@ -13,8 +13,6 @@ export interface OpDef {
   /** Canonical name, as documented in docs/url-api.md. */
   name: string;
   aliases?: readonly string[];
-  /** The spec fields this option sets; a second token setting one of them is a conflict (400). */
-  fields: readonly (keyof TransformSpec)[];
   /**
    * The spec fields for a token this option owns, undefined for a token that is not this option's.
    * Throws BadRequest for a token that is this option's but malformed.
@@ -65,7 +63,6 @@ function valued<K extends keyof TransformSpec>(def: {
   return {
     name: def.name,
     aliases: def.aliases,
-    fields: [def.field],
     parse(token) {
       const text = valueAfter(token, [def.prefix, ...(def.aliases ?? [])]);
       if (text === undefined) return undefined;
@@ -89,7 +86,6 @@ function keywords<K extends keyof TransformSpec>(def: {
   return {
     name: def.name,
     aliases: Object.keys(def.aliases ?? {}),
-    fields: [def.field],
     parse(token) {
       return all.has(token) ? ({ [def.field]: all.get(token) } as Partial<TransformSpec>) : undefined;
     },
@@ -108,7 +104,6 @@ function flag(name: string, field: FlagField, aliases: readonly string[] = []): 
   return {
     name,
     aliases,
-    fields: [field],
     parse: (token) => (token === name || aliases.includes(token) ? { [field]: true } : undefined),
     build: (spec) => (spec[field] ? name : undefined),
   };
@@ -119,7 +114,6 @@ const identity = <T extends string>(values: readonly T[]) => Object.fromEntries(
 export const sizeOp: OpDef = {
   name: 'size',
   aliases: ['wN', 'hN'],
-  fields: ['width', 'height'],
   parse(token, limits) {
     const side = valueAfter(token, ['w', 'h']) !== undefined ? SIDE.exec(token) : null;
     if (side) {
@@ -157,7 +151,6 @@ const fraction = decimalRange(0, 1);
 export const positionOp: OpDef = {
   name: 'position',
   aliases: [...gravityAliases.keys(), 'smart'],
-  fields: ['position'],
   parse(token) {
     const named = keywordPosition(token);
     if (named) return { position: named };
@@ -239,7 +232,6 @@ export const keepIccOp = flag('keepicc', 'keepIcc', ['keep-icc']);
 /** `original`: no transform options at all (re-encoded, metadata stripped). The builder's spelling of an empty spec. */
 export const originalOp: OpDef = {
   name: 'original',
-  fields: [],
   parse: (token) => (token === 'original' ? {} : undefined),
   build: () => undefined,
 };

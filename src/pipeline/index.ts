@@ -6,7 +6,7 @@ import { ENCODERS } from './encoders.js';
 import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
 import type { TransformShape } from '../admission/cost.js';
 import { deviceBox, planResize, type Size } from './geometry.js';
-import { DEFAULT_MAX_FRAMES, DEFAULT_MAX_SVG_BYTES, type PipelineLimits } from './limits.js';
+import type { PipelineLimits } from './limits.js';
 import { STEPS, type RenderPlan, type RGBA, type StepInput } from './steps.js';
 import { rasteriseSvg, type Raster } from './svg-process.js';
 
@@ -50,8 +50,8 @@ export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ 
 
 /** SVG is a program more than a picture: its cost follows its text, so it is bounded by bytes (and by the timeout). */
 function refuseSvg(input: Buffer, limits: PipelineLimits): Metadata {
-  if (limits.svg === false) throw new UnsupportedMediaType('SVG sources are switched off on this server');
-  const max = limits.maxSvgBytes ?? DEFAULT_MAX_SVG_BYTES;
+  if (!limits.svg) throw new UnsupportedMediaType('SVG sources are switched off on this server');
+  const max = limits.maxSvgBytes;
   if (input.length > max) throw new PayloadTooLarge(`SVG source is ${input.length} bytes, over the limit of ${max}`);
   // What the rest of the pipeline asks of an SVG's header: one page, drawn with alpha, no EXIF orientation.
   // Its size is unknown here (admission prices an SVG as one pixel; the raster's size is bounded by the pixel limit).
@@ -149,7 +149,7 @@ function animates(spec: TransformSpec, meta: Metadata, format: OutputFormat, lim
   const singleFrameOnly = spec.trim || spec.rotate === 90 || spec.rotate === 270
     || spec.position === 'attention' || spec.position === 'entropy';
   if (singleFrameOnly) return false;
-  const max = limits.maxFrames ?? DEFAULT_MAX_FRAMES;
+  const max = limits.maxFrames;
   if (frames > max) throw new Unprocessable(`Animation has ${frames} frames, over the limit of ${max}`);
   return true;
 }
@@ -210,6 +210,5 @@ export function decodeError(err: unknown): ResizerError {
   if (/timeout/i.test(message)) return new TransformTimeout('Image took too long to process', { cause: err });
   if (/unsupported image format/i.test(message)) return new UnsupportedMediaType('Unsupported image format', { cause: err });
   if (/pixel limit/i.test(message)) return new Unprocessable('Image is over the pixel limit', { cause: err });
-  const first = message.split('\n')[0]?.slice(0, 160) ?? '';
-  return new Unprocessable(`Image could not be decoded: ${first}`, { cause: err });
+  return new Unprocessable('Image could not be decoded', { cause: err, detail: message.split('\n')[0]?.slice(0, 160) });
 }

@@ -5,13 +5,12 @@ export interface PipelineLimits {
   maxOutputPixels: number;
   /** libvips stops work past this many seconds (sharp's timeout). */
   timeoutSeconds: number;
-  /** Accept SVG sources (rasterised); when false they get 415. Default true. */
-  svg?: boolean;
+  /** Accept SVG sources (rasterised); when false they get 415. */
+  svg: boolean;
   /** Largest SVG source in bytes (413 above): SVG cost grows with its text, not its pixel size. */
-  maxSvgBytes?: number;
+  maxSvgBytes: number;
   /** Most frames an animated output may have (422 above); frames also count into the pixel limits. */
-  maxFrames?: number;
+  maxFrames: number;
 }
 
-export const DEFAULT_MAX_SVG_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_FRAMES = 200;
+// Defaults live in one place: src/config (DEFAULTS).

@@ -68,7 +68,7 @@ function queryOf(req: AppRequest): URLSearchParams {
 
 /** `GET /_/sources?prefix=&after=&limit=`: `{ items: [{ key, size, lastModified }], next }`; `next` is the `after` of the next page. */
 async function listSources(sources: SourceStore, req: AppRequest): Promise<AppResponse> {
-  if (!sources.list) throw new NotFound(`${sources.description} cannot list its sources`);
+  if (!sources.list) throw new NotFound('This source store cannot list its sources');
   const q = queryOf(req);
   const limitText = q.get('limit') ?? String(DEFAULT_PAGE);
   const limit = Number(limitText);

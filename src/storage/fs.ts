@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { contentEtag } from './content-hash.js';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { InternalError, NotFound, PayloadTooLarge, ResizerError, ServiceUnavailable } from '../errors/index.js';
+import { InternalError, NotFound, PayloadTooLarge, quote, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { validateKey } from '../keys/index.js';
 import type {
   DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
@@ -34,10 +34,10 @@ async function resolveInside(root: string, key: string): Promise<string> {
   try {
     real = await fsp.realpath(path);
   } catch (err) {
-    if (isMissing(err)) throw new NotFound(`No such image: ${key}`);
+    if (isMissing(err)) throw new NotFound(`No such image: ${quote(key)}`);
     throw storageFailure(err, 'resolving a key');
   }
-  if (real !== root && !real.startsWith(root + sep)) throw new NotFound(`No such image: ${key}`);
+  if (real !== root && !real.startsWith(root + sep)) throw new NotFound(`No such image: ${quote(key)}`);
   return real;
 }
 
@@ -68,24 +68,18 @@ export class FsSourceStore implements SourceStore {
     }
   }
 
-  async getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null> {
-    const info = await this.head(key);
-    if (info?.etag === etag) return null;
-    return this.get(key, options);
-  }
-
   async get(key: string, options: SourceReadOptions): Promise<SourceObject> {
     const path = await resolveInside(await this.rootReal, key);
     let handle: fsp.FileHandle;
     try {
       handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (err) {
-      if (isMissing(err)) throw new NotFound(`No such image: ${key}`);
+      if (isMissing(err)) throw new NotFound(`No such image: ${quote(key)}`);
       throw storageFailure(err, 'opening a source');
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new NotFound(`No such image: ${key}`);
+      if (!st.isFile()) throw new NotFound(`No such image: ${quote(key)}`);
       if (st.size > options.maxBytes) {
         throw new PayloadTooLarge(`Source is ${st.size} bytes, over the limit of ${options.maxBytes}`);
       }

@@ -24,6 +24,8 @@ export interface HttpSourceOptions {
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_REDIRECTS = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** The public words for every SSRF refusal; which host or address, and why, go to the log (detail). */
+const REFUSED = 'Source location refused';
 /** head() of an origin that sends neither ETag nor Last-Modified reads the bytes to hash them, up to this. */
 const HEAD_FALLBACK_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -85,14 +87,6 @@ export class HttpSourceStore implements SourceStore {
     }
   }
 
-  async getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null> {
-    const res = await this.fetch('GET', key, { 'if-none-match': etag }, options);
-    if (res.status === 304) return null;
-    const object = this.object(res);
-    // An origin that ignores If-None-Match: compare here.
-    return object.etag === etag ? null : object;
-  }
-
   close(): void {
     for (const agent of Object.values(this.agents)) agent.destroy();
   }
@@ -100,7 +94,7 @@ export class HttpSourceStore implements SourceStore {
   private object(res: Fetched): SourceObject {
     const body = res.body ?? Buffer.alloc(0);
     const info = this.info(res, body);
-    if (!info) throw new BadGateway('Origin answered without a version');
+    if (!info) throw new BadGateway('Source origin failed', { detail: 'origin answered without ETag, Last-Modified or body' });
     return { ...info, body };
   }
 
@@ -126,29 +120,29 @@ export class HttpSourceStore implements SourceStore {
       const res = await this.once(method, url, headers, options.maxBytes, signal, deadline);
       if (!REDIRECTS.has(res.status)) return this.checkStatus(res, key);
       const location = res.headers.location;
-      if (!location) throw new BadGateway(`Origin answered ${res.status} without a Location`);
-      if (hop >= this.maxRedirects) throw new BadGateway(`Origin redirected more than ${this.maxRedirects} times`);
+      if (!location) throw new BadGateway('Source origin failed', { detail: `origin answered ${res.status} without a Location` });
+      if (hop >= this.maxRedirects) throw new BadGateway('Source origin failed', { detail: `origin redirected more than ${this.maxRedirects} times` });
       url = new URL(location, url);
     }
   }
 
   /** Scheme and host rules; an IP literal is checked here, since no lookup runs for it. */
   private checkTarget(url: URL): void {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadGateway(`Refusing a redirect to a ${url.protocol} URL`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadGateway(REFUSED, { detail: `refusing a redirect to a ${url.protocol} URL` });
     const host = url.hostname.toLowerCase();
-    if (!this.hosts.has(host)) throw new BadGateway(`Refusing to read from host ${JSON.stringify(host)}: not an allowed source host`);
+    if (!this.hosts.has(host)) throw new BadGateway(REFUSED, { detail: `refusing to read from host ${JSON.stringify(host)}: not an allowed source host` });
     const literal = host.replace(/^\[|\]$/g, '');
     if (ipaddr.isValid(literal)) {
       const why = refusedFor(literal, this.opts.allowLoopback === true && host === this.base.hostname.toLowerCase());
-      if (why) throw new BadGateway(`Refusing to connect to ${literal}: ${why}`);
+      if (why) throw new BadGateway(REFUSED, { detail: `refusing to connect to ${literal}: ${why}` });
     }
   }
 
   private checkStatus(res: Fetched, key: string): Fetched {
     if (res.status === 200 || res.status === 304) return res;
     if (res.status === 404 || res.status === 410) throw new NotFound(`No such image: ${key}`);
-    if (res.status === 429 || res.status === 503) throw new ServiceUnavailable('Origin busy, try again shortly', 2);
-    throw new BadGateway(`Origin answered ${res.status}`);
+    if (res.status === 429 || res.status === 503) throw new ServiceUnavailable('Source origin busy, try again shortly', 2);
+    throw new BadGateway('Source origin failed', { detail: `origin answered ${res.status}` });
   }
 
   private once(method: string, url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, deadline: AbortSignal): Promise<Fetched> {
@@ -185,7 +179,7 @@ export class HttpSourceStore implements SourceStore {
           chunks.push(c);
         });
         res.on('end', () => {
-          if (Number.isFinite(declared) && received !== declared) return reject(new BadGateway('Origin body ended early'));
+          if (Number.isFinite(declared) && received !== declared) return reject(new BadGateway('Source origin failed', { detail: 'origin body ended early' }));
           resolve({ status, headers: res.headers, body: Buffer.concat(chunks) });
         });
         res.on('error', fail);
@@ -206,8 +200,8 @@ function strongTag(tag: string | undefined): string | undefined {
 
 function transportError(err: unknown, deadline: AbortSignal): ResizerError {
   if (err instanceof ResizerError) return err;
-  if (deadline.aborted) return new GatewayTimeout('Origin too slow', { cause: err });
+  if (deadline.aborted) return new GatewayTimeout('Source origin too slow', { cause: err });
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ERR_ADDRESS_REFUSED') return new BadGateway((err as Error).message, { cause: err });
-  return new BadGateway(`Origin unreachable (${code ?? 'error'})`, { cause: err });
+  if (code === 'ERR_ADDRESS_REFUSED') return new BadGateway(REFUSED, { detail: (err as Error).message, cause: err });
+  return new BadGateway('Source origin unreachable', { detail: code, cause: err });
 }

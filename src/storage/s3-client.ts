@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BadGateway, GatewayTimeout, ResizerError, ServiceUnavailable } from '../errors/index.js';
 
-export { DEFAULT_S3_SETTINGS, isS3Location, parseS3Location, type S3Location, type S3Settings } from './s3-settings.js';
+export { isS3Location, parseS3Location, type S3Location, type S3Settings } from './s3-settings.js';
 import { type S3Settings } from './s3-settings.js';
 
 /**
@@ -88,8 +88,8 @@ export function s3Failure(err: unknown, what: string, timeoutMs: number): Resize
     return new ServiceUnavailable(`S3 is throttling while ${what}`, 2, { cause: err });
   }
   if (status === 403) {
-    return new BadGateway(`S3 denied access while ${what} (HTTP 403): check the credentials and the bucket policy`, { cause: err });
+    return new BadGateway(`S3 denied access while ${what}`, { cause: err, detail: 'HTTP 403: check the credentials and the bucket policy' });
   }
   const name = found[0] ?? 'unknown error';
-  return new BadGateway(`S3 error while ${what}: ${name}${status ? ` (HTTP ${status})` : ''}`, { cause: err });
+  return new BadGateway(`S3 error while ${what}`, { cause: err, detail: `${name}${status ? ` (HTTP ${status})` : ''}` });
 }

@@ -10,8 +10,6 @@ export interface S3Settings {
   maxAttempts: number;
 }
 
-export const DEFAULT_S3_SETTINGS: S3Settings = { forcePathStyle: false, timeoutMs: 5000, maxAttempts: 3 };
-
 export function isS3Location(location: string): boolean {
   return location.startsWith('s3://');
 }

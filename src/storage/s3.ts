@@ -4,10 +4,10 @@ import {
   type GetObjectCommandOutput, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type S3Client,
 } from '@aws-sdk/client-s3';
 import { contentEtag } from './content-hash.js';
-import { BadGateway, NotFound, PayloadTooLarge } from '../errors/index.js';
+import { BadGateway, NotFound, PayloadTooLarge, quote } from '../errors/index.js';
 import { validateKey } from '../keys/index.js';
 import {
-  httpStatusOf, isS3NotFound, parseS3Location, s3Failure, type S3Location, type S3Settings,
+  isS3NotFound, parseS3Location, s3Failure, type S3Location, type S3Settings,
 } from './s3-client.js';
 import type {
   DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
@@ -134,26 +134,14 @@ export class S3SourceStore extends S3Store implements SourceStore {
     });
   }
 
-  get(key: string, options: SourceReadOptions): Promise<SourceObject> {
-    return this.read(key, options, undefined) as Promise<SourceObject>;
-  }
-
-  getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null> {
-    return this.read(key, options, etag);
-  }
-
-  private async read(key: string, options: SourceReadOptions, ifNoneMatch: string | undefined): Promise<SourceObject | null> {
+  async get(key: string, options: SourceReadOptions): Promise<SourceObject> {
     const Key = this.bucket.objectKey(key);
     return this.bucket.call('reading a source', async (abortSignal) => {
       let out: GetObjectCommandOutput;
       try {
-        out = await this.bucket.client.send(
-          new GetObjectCommand({ Bucket: this.bucket.location.bucket, Key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }),
-          { abortSignal },
-        );
+        out = await this.bucket.client.send(new GetObjectCommand({ Bucket: this.bucket.location.bucket, Key }), { abortSignal });
       } catch (err) {
-        if (isS3NotFound(err)) throw new NotFound(`No such image: ${key}`);
-        if (ifNoneMatch && httpStatusOf(err) === 304) return null;
+        if (isS3NotFound(err)) throw new NotFound(`No such image: ${quote(key)}`);
         throw err;
       }
       const body = await this.bucket.readBody(out, options.maxBytes, abortSignal);

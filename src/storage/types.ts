@@ -1,5 +1,5 @@
 /**
- * Storage contracts. Every implementation (fs, s3, http) passes test/storage/contract.ts.
+ * Storage contracts. Every implementation (fs, s3) passes test/storage/contract.ts.
  * Implementations throw only ResizerError subclasses (NotFound, PayloadTooLarge, BadGateway, GatewayTimeout,
  * ServiceUnavailable) — never a transport library's own error.
  */
@@ -46,11 +46,6 @@ export interface SourceStore {
   get(key: string, options: SourceReadOptions): Promise<SourceObject>;
   /** Version info without the bytes; null when the source does not exist. */
   head(key: string): Promise<SourceInfo | null>;
-  /**
-   * Conditional read: the source when its ETag is no longer `etag`, null while it still is (S3: If-None-Match,
-   * answered 304 without the bytes). Throws like get() otherwise.
-   */
-  getIfChanged(key: string, etag: string, options: SourceReadOptions): Promise<SourceObject | null>;
   /**
    * Every source, recursively, in ascending key order (UTF-8 byte order, as S3 lists), streamed: the listing is
    * fetched page by page as it is consumed, so a million keys never sit in memory. Optional: a store that cannot

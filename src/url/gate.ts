@@ -1,4 +1,4 @@
-import { BadRequest, Forbidden } from '../errors/index.js';
+import { BadRequest, expected, Forbidden } from '../errors/index.js';
 import type { CanonicalSpec, ParseLimits, TransformSpec } from '../ops/spec.js';
 import { expandPresets, type Presets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
@@ -67,7 +67,7 @@ export class RequestGate {
 
   private checkSignature(first: string, canonicalPath: string): void {
     const parsed = parseSignatureSegment(first);
-    if (!parsed) throw new BadRequest(`Expected s-{43 characters of signature}[-{expiry}] for signature but received ${JSON.stringify(first)}`);
+    if (!parsed) throw new BadRequest(expected('s-{43 characters}[-{expiry}]', 'signature', first));
     if (this.keys.length === 0) throw new Forbidden('Signed URLs are not enabled on this server');
     const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds());
     if (verdict === 'expired') throw new Forbidden('Signature expired');

@@ -1,4 +1,4 @@
-import { BadRequest } from '../errors/index.js';
+import { BadRequest, quote } from '../errors/index.js';
 import { validateKey } from '../keys/index.js';
 
 /** The first path segment reserved for service endpoints (`/_/healthz`, ...). */
@@ -22,7 +22,7 @@ export function splitPath(rawPath: string): SplitPath {
   if (!rawPath.startsWith('/')) throw new BadRequest('Path must start with /');
   if (FORBIDDEN_ENCODED.test(rawPath)) throw new BadRequest('Encoded slash, backslash or NUL not allowed in path');
   const parts = rawPath.slice(1).split('/').map(decodeSegment);
-  if (parts.length < 2) throw new BadRequest('Expected /{options}/{image} but received ' + JSON.stringify(rawPath));
+  if (parts.length < 2) throw new BadRequest(`Expected /{options}/{image} but received ${quote(rawPath)}`);
   const [segment, ...keyParts] = parts as [string, ...string[]];
   return { segment, key: validateKey(keyParts.join('/')) };
 }

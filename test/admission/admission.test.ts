@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { Admission, type AdmissionOptions, type Job } from '../../src/admission/admission.js';
+import { Admission, RSS_PER_PREDICTED_BYTE, type AdmissionOptions, type Job } from '../../src/admission/admission.js';
 import { ClientGone, ServiceUnavailable, Unprocessable } from '../../src/errors/index.js';
 
 const MB = 2 ** 20;
@@ -35,14 +35,16 @@ describe('Admission', () => {
   });
 
   it('admits by predicted memory: jobs that do not fit the budget together wait, even with a slot free', async () => {
-    const a = new Admission({ ...base, slots: 4, memoryBudgetBytes: 100 * MB });
+    // 40 MiB predicted is 60 MiB of resident memory (RSS_PER_PREDICTED_BYTE): two fit in 150, three do not.
+    const a = new Admission({ ...base, slots: 4, memoryBudgetBytes: 150 * MB });
     let running = 0;
     let peak = 0;
     const track = { onWork: () => { running++; peak = Math.max(peak, running); } };
     const jobs = Array.from({ length: 6 }, () => a.run({ ...job({ memory: 40, workMs: 20, ...track }), work: async () => { track.onWork(); await sleep(20); running--; } }));
     await Promise.all(jobs);
-    assert.equal(peak, 2, '40 + 40 fit in 100 MiB, a third does not');
+    assert.equal(peak, 2, 'two fit in the budget, a third does not');
     assert.equal(a.stats.started, 6);
+    assert.equal(RSS_PER_PREDICTED_BYTE, 1.5);
   });
 
   it('refuses a job that alone needs more than the whole budget with 422, without running it', async () => {
@@ -51,7 +53,7 @@ describe('Admission', () => {
     await assert.rejects(a.run(job({ memory: 150, onWork: () => { worked = true; } })), (e: unknown) => e instanceof Unprocessable && /memory budget of 100 MiB/.test(e.message));
     assert.equal(worked, false);
     assert.equal(a.stats.overBudget, 1);
-    await a.run(job({ memory: 90 }));
+    await a.run(job({ memory: 60 }));
   });
 
   it('reads sources outside the CPU slot: the next source is read while a transform runs', async () => {

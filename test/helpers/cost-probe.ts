@@ -7,10 +7,12 @@ import sharp from 'sharp';
 import { predictCost } from '../../src/admission/cost.js';
 import { describeTransform, inspect, render } from '../../src/pipeline/index.js';
 import { configureSharp } from '../../src/pipeline/sharp-setup.js';
+import { DEFAULTS } from '../../src/config/index.js';
+import { pipelineLimits } from '../../src/runtime.js';
 import { parseSegment } from '../../src/url/segment.js';
 
 const [file, segment] = process.argv.slice(2) as [string, string];
-const limits = { maxInputPixels: 100_000_000, maxOutputWidth: 8192, maxOutputHeight: 8192, maxOutputPixels: 40_000_000, timeoutSeconds: 60 };
+const limits = pipelineLimits({ ...DEFAULTS, maxInputPixels: 100_000_000, transformTimeoutSeconds: 60 });
 
 function kb(field: string): number {
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) * 1024;

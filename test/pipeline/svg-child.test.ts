@@ -10,7 +10,7 @@ import { inspect, render } from '../../src/pipeline/index.js';
 import { rasteriseSvg, svgChildCommand, svgChildHome } from '../../src/pipeline/svg-process.js';
 
 const TEXT_SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><text x="5" y="40" font-family="sans-serif" font-size="30">Hello, fonts</text></svg>');
-const LIMITS = { maxInputPixels: 50_000_000, maxOutputWidth: 8192, maxOutputHeight: 8192, maxOutputPixels: 40_000_000, timeoutSeconds: 20 };
+const LIMITS = { maxInputPixels: 50_000_000, maxOutputWidth: 8192, maxOutputHeight: 8192, maxOutputPixels: 40_000_000, timeoutSeconds: 20, svg: true, maxSvgBytes: 1024 * 1024, maxFrames: 200 };
 
 /** ~1 MiB of SVG with ~149k elements: parsing it took 1.3 s and ~190 MB in the server process. */
 function manyElements(): Buffer {

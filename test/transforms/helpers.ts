@@ -4,14 +4,10 @@ import { render, type Rendered } from '../../src/pipeline/index.js';
 import type { PipelineLimits } from '../../src/pipeline/limits.js';
 import { parseSegment } from '../../src/url/segment.js';
 import { FIXTURES } from '../helpers/server.js';
+import { DEFAULTS } from '../../src/config/index.js';
+import { pipelineLimits } from '../../src/runtime.js';
 
-export const LIMITS: PipelineLimits = {
-  maxInputPixels: 50_000_000,
-  maxOutputWidth: 8192,
-  maxOutputHeight: 8192,
-  maxOutputPixels: 40_000_000,
-  timeoutSeconds: 20,
-};
+export const LIMITS: PipelineLimits = pipelineLimits(DEFAULTS);
 
 export function fixture(path: string): Buffer {
   return readFileSync(FIXTURES + path);

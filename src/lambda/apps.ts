@@ -1,0 +1,38 @@
+import { pino } from 'pino';
+import type { App, Logger } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { buildApp } from '../runtime.js';
+import { openDerivativeStore, openSourceStore, s3SettingsOf } from '../storage/open.js';
+
+/** What one Lambda container serves with: the app, and a twin that answers with redirects for oversized images. */
+export interface LambdaApps {
+  app: App;
+  /**
+   * The same stores with `delivery: redirect`: asked only when a response would not fit Lambda's payload limit,
+   * it answers 302 to `{publicBase}/{derivative key}` for the derivative the first app has just stored. Without
+   * RESIZER_PUBLIC_BASE the redirect is relative, `/{derivative key}`: behind CloudFront that is the URL just asked
+   * for (the viewer-request function made it canonical), now served from the bucket.
+   */
+  oversized: App;
+  config: Config;
+  logger: Logger;
+}
+
+/**
+ * Config from the same RESIZER_* variables as the server. A Lambda must be able to redirect to a stored
+ * derivative (see LambdaApps), so it needs a derivative store; without one it refuses to start, naming it.
+ */
+export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = loadConfig({}, env);
+  if (config.cache === 'none') throw new ConfigError('Invalid RESIZER_CACHE: a Lambda needs a derivative store, not "none"');
+  return config;
+}
+
+export async function buildLambdaApps(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<LambdaApps> {
+  const s3 = s3SettingsOf(config);
+  const stores = { sources: await openSourceStore(config.source, s3), derivatives: await openDerivativeStore(config.cache, s3) };
+  const app = await buildApp(config, logger, stores);
+  // No hot set of its own: it reads the derivative the first app stored, once per oversized response.
+  const oversized = await buildApp({ ...config, delivery: 'redirect', memoryCacheMb: 0 }, logger, stores);
+  return { app, oversized, config, logger };
+}
