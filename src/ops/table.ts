@@ -141,16 +141,18 @@ export const fitOp = keywords({ name: 'fit', field: 'fit', words: identity<Fit>(
 
 // A Map, not an object literal: a token is user input, and `constructor` or `__proto__` must not find
 // Object.prototype's members (they were accepted as positions, or crashed the request with a 500).
-const gravityAliases = new Map<string, Gravity>([
+// The entries are kept as an array too: the edge function's stand-in Map has get/has but no iterators.
+const GRAVITY_ALIASES: ReadonlyArray<readonly [string, Gravity]> = [
   ['centre', 'center'], ['top', 'north'], ['bottom', 'south'], ['left', 'west'], ['right', 'east'],
   ['top-left', 'northwest'], ['top-right', 'northeast'], ['bottom-left', 'southwest'], ['bottom-right', 'southeast'],
-]);
+];
+const gravityAliases = new Map<string, Gravity>(GRAVITY_ALIASES);
 
 const fraction = decimalRange(0, 1);
 
 export const positionOp: OpDef = {
   name: 'position',
-  aliases: [...gravityAliases.keys(), 'smart'],
+  aliases: [...GRAVITY_ALIASES.map(([alias]) => alias), 'smart'],
   parse(token) {
     const named = keywordPosition(token);
     if (named) return { position: named };
