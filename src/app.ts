@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { Admission, AdmissionOptions } from './admission/admission.js';
-import { createDerivativeService, type DeriveStats, type Logger } from './derive/service.js';
+import type { Admission } from './admission/admission.js';
+import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
 import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
 import type { ParseLimits } from './ops/spec.js';
-import type { PipelineLimits } from './pipeline/limits.js';
-import type { DerivativeStore, SourceStore } from './storage/types.js';
 import { RESERVED_SEGMENT } from './url/path.js';
 import { parseImagePath } from './url/request.js';
 
@@ -14,16 +12,8 @@ export type { Logger } from './derive/service.js';
 
 export type ServiceRoute = (req: AppRequest) => Promise<AppResponse>;
 
-export interface AppOptions {
-  sources: SourceStore;
-  /** null: derivatives are not stored (cache "none"); every miss transforms. */
-  derivatives: DerivativeStore | null;
-  limits: PipelineLimits & { maxSourceBytes: number };
-  admission: AdmissionOptions;
-  cacheControl: string;
-  memoryCacheBytes: number;
-  memoryCacheTtlSeconds: number;
-  logger: Logger;
+/** The derivative service's options, plus what only the HTTP side decides. */
+export interface AppOptions extends Omit<DerivativeServiceOptions, 'needsStored' | 'revalidateSeconds'> {
   /** 'stream' (default) sends the bytes; 'redirect' answers 302 to `{publicBase}/{derivative key}` once it is stored. */
   delivery?: 'stream' | 'redirect';
   publicBase?: string;
