@@ -2,10 +2,20 @@ import { readFileSync } from 'node:fs';
 import type { AccessRules } from '../url/gate.js';
 import { parsePresets } from '../url/presets.js';
 import { parseSegment } from '../url/segment.js';
-import type { Config } from './index.js';
 
-type AccessConfig = Pick<Config, 'signingKeys' | 'signingKeyFile' | 'presets' | 'allowedWidths' | 'allowedHeights'
-  | 'allowedSegments' | 'presetsOnly' | 'production' | 'maxOutputWidth' | 'maxOutputHeight'>;
+/** The access settings of the config (declared here, not imported: config/index.ts imports this module). */
+export interface AccessConfig {
+  signingKeys: string;
+  signingKeyFile: string;
+  presets: string;
+  allowedWidths: string;
+  allowedHeights: string;
+  allowedSegments: string;
+  presetsOnly: boolean;
+  production: boolean;
+  maxOutputWidth: number;
+  maxOutputHeight: number;
+}
 
 /** Shorter keys can be brute-forced offline from one signed URL. */
 export const MIN_SIGNING_KEY_LENGTH = 16;
@@ -14,7 +24,7 @@ const list = (text: string, separator: string) => text.split(separator).map((s) 
 const numbers = (text: string) => new Set(list(text, ',').map(Number));
 
 /** The keys from --signing-key / RESIZER_SIGNING_KEYS, then those in --signing-key-file (one a line, # comments). */
-export function signingKeysOf(c: Pick<Config, 'signingKeys' | 'signingKeyFile'>): string[] {
+export function signingKeysOf(c: Pick<AccessConfig, 'signingKeys' | 'signingKeyFile'>): string[] {
   const inline = list(c.signingKeys, ',');
   const fromFile = c.signingKeyFile
     ? readFileSync(c.signingKeyFile, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
@@ -38,8 +48,8 @@ export function accessRulesOf(c: AccessConfig): AccessRules {
 }
 
 /** Start-up checks of the access settings, as [setting, message] pairs. */
-export function accessProblems(c: AccessConfig): Array<[keyof Config, string]> {
-  const problems: Array<[keyof Config, string]> = [];
+export function accessProblems(c: AccessConfig): Array<[keyof AccessConfig, string]> {
+  const problems: Array<[keyof AccessConfig, string]> = [];
   const limits = { maxOutputWidth: c.maxOutputWidth, maxOutputHeight: c.maxOutputHeight };
   let keys: string[] = [];
   try {

@@ -4,7 +4,7 @@ import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
 import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
-import type { TransformShape } from '../admission/cost.js';
+import type { TransformShape } from './shape.js';
 import { deviceBox, planResize, type Size } from './geometry.js';
 import type { PipelineLimits } from './limits.js';
 import { STEPS, type RenderPlan, type RGBA, type StepInput } from './steps.js';

@@ -4,23 +4,13 @@ import type { App, AppRequest, AppResponse, Logger } from '../app.js';
 import { clientErrorResponse, originForm } from './client-error.js';
 
 export interface HttpServerOptions {
-  /**
-   * A 503 (server busy) is held this long before it is sent. Refusing is cheap but not free: a client that
-   * retries at once in a tight loop would otherwise turn the refusals into a busy loop on the event loop that
-   * takes CPU from the admitted transforms (measured: admitted throughput fell to under half at 32 clients
-   * on 2 cores). The hold stays well under one transform, so a refusal is still fast.
-   */
-  refusalHoldMs?: number;
   /** Time a client has to send its headers (408 after); Node's check runs every connectionsCheckingIntervalMs. */
   headersTimeoutMs?: number;
   connectionsCheckingIntervalMs?: number;
 }
 
-export const DEFAULT_REFUSAL_HOLD_MS = 50;
-
 /** The Node HTTP adapter: translates to and from the app's transport-neutral types, nothing else. */
 export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptions = {}): Server {
-  const hold = opts.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS;
   const headersTimeout = opts.headersTimeoutMs ?? 20_000;
   const server = createServer({
     keepAliveTimeout: 65_000,
@@ -28,7 +18,7 @@ export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptio
     headersTimeout,
     connectionsCheckingInterval: opts.connectionsCheckingIntervalMs ?? 30_000,
   }, (req, res) => {
-    serve(app, req, res, logger, hold);
+    serve(app, req, res, logger);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable) socket.end(clientErrorResponse(err.code));
@@ -36,7 +26,7 @@ export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptio
   return server;
 }
 
-function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logger, hold: number): void {
+function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   const gone = new AbortController();
   // 'close' before the response ended: the client left, and a request still waiting in the queue can leave too.
   res.once('close', () => { if (!res.writableFinished) gone.abort(); });
@@ -47,13 +37,7 @@ function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logg
     signal: gone.signal,
   };
   // Plain promise callbacks rather than an async function: one less promise per request on the hit path.
-  app.handle(appReq).then(
-    (out) => {
-      if (out.status === 503 && hold > 0) setTimeout(send, hold, res, out, logger);
-      else send(res, out, logger);
-    },
-    (err: unknown) => fail(res, err, logger),
-  );
+  app.handle(appReq).then((out) => send(res, out, logger), (err: unknown) => fail(res, err, logger));
 }
 
 function send(res: ServerResponse, out: AppResponse, logger: Logger): void {

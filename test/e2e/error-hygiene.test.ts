@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { startS3World, type S3World } from '../s3/world.js';
+import { startS3World, type S3World } from './s3-world.js';
 
 const LEAKS: Array<[string, RegExp]> = [
   ['a filesystem path', /\/(tmp|work|home|root|usr|var|etc|proc)\/|[A-Z]:\\/],

@@ -7,8 +7,8 @@ import { S3DerivativeStore, S3SourceStore } from '../../src/storage/s3.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { S3_CREDENTIALS, S3_REGION, TEST_S3_SETTINGS } from '../helpers/s3-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { storedKeyOf } from './keys.js';
-import { CACHE_BUCKET, SOURCE_BUCKET, startS3World, type S3World } from './world.js';
+import { storedKeyOf } from './s3-keys.js';
+import { CACHE_BUCKET, SOURCE_BUCKET, startS3World, type S3World } from './s3-world.js';
 
 const TIMEOUT_MS = 700;
 const ATTEMPTS = 3;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { CACHE_BUCKET, SOURCE_BUCKET, startS3World, type S3World } from '../s3/world.js';
-import { storedKeyOf } from '../s3/keys.js';
+import { CACHE_BUCKET, SOURCE_BUCKET, startS3World, type S3World } from './s3-world.js';
+import { storedKeyOf } from './s3-keys.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 /** `resizer serve` as its own process on one shared S3 store, configured the way a deployment would be. */

@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { encodeKey } from '../../src/url/path.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { storedKeyOf } from './keys.js';
-import { CACHE_BUCKET, startS3World, type S3World } from './world.js';
+import { storedKeyOf } from './s3-keys.js';
+import { CACHE_BUCKET, startS3World, type S3World } from './s3-world.js';
 
 let w: S3World;
 before(async () => {

@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { storedKeyOf } from './keys.js';
-import { CACHE_BUCKET, startS3World, type S3World } from './world.js';
+import { storedKeyOf } from './s3-keys.js';
+import { CACHE_BUCKET, startS3World, type S3World } from './s3-world.js';
 
 let w: S3World;
 before(async () => { w = await startS3World(); });
