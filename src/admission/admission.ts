@@ -149,7 +149,8 @@ export class Admission {
   }
 
   private refuseIfOverloaded(): void {
-    const wait = this.estimatedWaitMs();
+    // The deadline bounds the answer, not only the wait: the request's own transform must fit in it too.
+    const wait = this.estimatedWaitMs() + (this.running >= this.opts.slots ? this.serviceMs : 0);
     // The queue holds queueSize beyond the slots: a request that could start at once is never refused by count.
     if (this.entries.length >= this.opts.slots + this.opts.queueSize || wait > this.opts.queueTimeoutMs) {
       this.stats.refused++;
