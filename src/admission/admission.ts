@@ -212,7 +212,10 @@ export class Admission {
   private pump(): void {
     for (const e of this.entries) {
       if (e.cancelled) continue;
-      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency) {
+      // Reads are bounded by their own concurrency and by the budget: no new source comes in while the bytes
+      // already held fill it (unless nothing at all is in flight).
+      const room = this.heldBytes < this.opts.memoryBudgetBytes || (this.running === 0 && this.reading === 0);
+      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency && room) {
         e.state = 'reading';
         this.reading++;
         e.wake?.();
