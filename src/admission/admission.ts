@@ -149,7 +149,8 @@ export class Admission {
   }
 
   private refuseIfOverloaded(): void {
-    const wait = this.estimatedWaitMs();
+    // The deadline bounds the answer, not only the wait: the request's own transform must fit in it too.
+    const wait = this.estimatedWaitMs() + (this.running >= this.opts.slots ? this.serviceMs : 0);
     // The queue holds queueSize beyond the slots: a request that could start at once is never refused by count.
     if (this.entries.length >= this.opts.slots + this.opts.queueSize || wait > this.opts.queueTimeoutMs) {
       this.stats.refused++;
@@ -211,7 +212,10 @@ export class Admission {
   private pump(): void {
     for (const e of this.entries) {
       if (e.cancelled) continue;
-      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency) {
+      // Reads are bounded by their own concurrency and by the budget: no new source comes in while the bytes
+      // already held fill it (unless nothing at all is in flight).
+      const room = this.heldBytes < this.opts.memoryBudgetBytes || (this.running === 0 && this.reading === 0);
+      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency && room) {
         e.state = 'reading';
         this.reading++;
         e.wake?.();

@@ -97,7 +97,7 @@ describe('Admission', () => {
   });
 
   it('a waiter still waiting at its deadline gets 503', async () => {
-    const a = new Admission({ ...base, slots: 1, queueTimeoutMs: 100 });
+    const a = new Admission({ ...base, slots: 1, queueTimeoutMs: 250 });
     // Predicted at 1 ms, it runs 400: the next one is admitted on the prediction, then waits too long.
     const slow = a.run(job({ workMs: 400, cpuMs: 1 }));
     while (a.active < 1) await sleep(1);
