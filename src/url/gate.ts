@@ -3,6 +3,7 @@ import type { CanonicalSpec, ParseLimits, TransformSpec } from '../ops/spec.js';
 import { expandPresets, type Presets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
 import { encodeKey, splitPath } from './path.js';
+import { hmacSha256 } from './hmac.js';
 import { looksSigned, parseSignatureSegment, verifySignature } from './signature.js';
 
 /** Who may ask for what: signing keys, presets and size rules (docs/url-api.md, docs/security.md). */
@@ -69,7 +70,7 @@ export class RequestGate {
     const parsed = parseSignatureSegment(first);
     if (!parsed) throw new BadRequest(expected('s-{43 characters}[-{expiry}]', 'signature', first));
     if (this.keys.length === 0) throw new Forbidden('Signed URLs are not enabled on this server');
-    const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds());
+    const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds(), hmacSha256);
     if (verdict === 'expired') throw new Forbidden('Signature expired');
     if (verdict !== 'valid') throw new Forbidden('Invalid signature');
   }

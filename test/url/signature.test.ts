@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { buildUrl } from '../../src/url/builder.js';
+import { hmacSha256 } from '../../src/url/hmac.js';
 import {
-  constantTimeEqual, hmacSha256, parseSignatureSegment, signatureSegment, verifySignature, verifySignedPath,
+  constantTimeEqual, parseSignatureSegment, signatureSegment as sign, verifySignature as verify, verifySignedPath as verifyPath,
 } from '../../src/url/signature.js';
+
+const signatureSegment = (path: string, key: string, expires?: number) => sign(path, key, expires, hmacSha256);
+const verifySignature = (...args: [Parameters<typeof verify>[0], Parameters<typeof verify>[1], Parameters<typeof verify>[2], number]) => verify(...args, hmacSha256);
+const verifySignedPath = (path: string, keys: string[], now: number, hmac = hmacSha256) => verifyPath(path, keys, now, hmac);
 import { rawRequest } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -20,6 +26,12 @@ function signed(segment: string, key: string, opts: { expires?: number; with?: s
 }
 
 describe('signature primitives', () => {
+  it('the core imports nothing (the edge passes its own HMAC), the HMAC module only @noble/hashes', () => {
+    const source = (name: string) => readFileSync(new URL(`../../src/url/${name}`, import.meta.url), 'utf8');
+    assert.doesNotMatch(source('signature.ts'), /^\s*import\s/m);
+    assert.deepEqual([...source('hmac.ts').matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['@noble/hashes/hmac.js', '@noble/hashes/sha2.js', './signature.js']);
+  });
+
   it('HMAC-SHA256 in unpadded base64url, the same as node:crypto (RFC 4231 case 2 too)', () => {
     const node = (k: string, m: string) => createHmac('sha256', k).update(m).digest('base64url');
     for (const [k, m] of [['key', 'The quick brown fox jumps over the lazy dog'], [NEW, '/300x200,cover/a b/ü.jpg\n1700000000'], ['Jefe', 'what do ya want for nothing?']] as const) {
