@@ -3,8 +3,8 @@ import type { CanonicalSpec, ParseLimits, TransformSpec } from '../ops/spec.js';
 import { expandPresets, type Presets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
 import { encodeKey, splitPath } from './path.js';
-import { hmacSha256 } from './hmac.js';
-import { looksSigned, parseSignatureSegment, verifySignature } from './signature.js';
+import { createHmac } from 'node:crypto';
+import { looksSigned, parseSignatureSegment, verifySignature, type Hmac } from './signature.js';
 
 /** Who may ask for what: signing keys, presets and size rules (docs/url-api.md, docs/security.md). */
 export interface AccessRules {
@@ -25,6 +25,9 @@ export interface GatedRequest {
   spec: CanonicalSpec;
   sourceKey: string;
 }
+
+/** The server checks with node:crypto: ~6x faster than the pure-TypeScript HMAC the browser builder uses (same bytes). */
+const nodeHmac: Hmac = (key, message) => createHmac('sha256', key).update(message).digest('base64url');
 
 /** Fields an allowed size may come with: a bounded set of variants per size. */
 const SIZE_RULE_FIELDS = new Set<keyof TransformSpec>(['width', 'height', 'fit', 'format', 'quality']);
@@ -70,7 +73,7 @@ export class RequestGate {
     const parsed = parseSignatureSegment(first);
     if (!parsed) throw new BadRequest(expected('s-{43 characters}[-{expiry}]', 'signature', first));
     if (this.keys.length === 0) throw new Forbidden('Signed URLs are not enabled on this server');
-    const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds(), hmacSha256);
+    const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds(), nodeHmac);
     if (verdict === 'expired') throw new Forbidden('Signature expired');
     if (verdict !== 'valid') throw new Forbidden('Invalid signature');
   }
