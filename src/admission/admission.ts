@@ -52,7 +52,6 @@ type State = 'read-wait' | 'reading' | 'ready' | 'running';
 
 interface Entry {
   state: State;
-  deadline: number;
   price?: Price;
   started?: number;
   /** Bytes this entry holds against the budget now. */
@@ -118,11 +117,14 @@ export class Admission {
   async run<S, T>(job: Job<S, T>): Promise<T> {
     if (job.signal?.aborted) throw new ClientGone();
     this.refuseIfOverloaded();
-    const entry: Entry = { state: 'read-wait', deadline: performance.now() + this.opts.queueTimeoutMs, heldBytes: 0 };
+    const entry: Entry = { state: 'read-wait', heldBytes: 0 };
     this.entries.push(entry);
     const onAbort = () => this.cancel(entry, new ClientGone());
     job.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => this.cancel(entry, this.busy()), this.opts.queueTimeoutMs);
+    // A waiter that has not started by the deadline less its own transform cannot answer in time: it is let go
+    // then (503), so that what is served is served within the deadline.
+    const startBy = Math.max(this.opts.queueTimeoutMs / 2, this.opts.queueTimeoutMs - this.serviceMs);
+    const timer = setTimeout(() => this.cancel(entry, this.busy()), startBy);
     try {
       this.pump();
       if (entry.state === 'read-wait') await this.turn(entry);
