@@ -16,6 +16,12 @@
  */
 
 export const SIGNATURE_PREFIX = 's-';
+/**
+ * Behind CloudFront the viewer-request function checks the viewer's signature, then forwards the canonical,
+ * signature-free path (the bucket's key) with its own signature of that path in this header; the Lambda verifies
+ * it as if it were the path's first segment (src/lambda/events.ts).
+ */
+export const EDGE_SIGNATURE_HEADER = 'x-resizer-signature';
 /** 32 bytes of HMAC-SHA256 in unpadded base64url. */
 export const SIGNATURE_LENGTH = 43;
 const SIGNATURE_SEGMENT = /^s-([A-Za-z0-9_-]{43})(?:-(\d{1,12}))?$/;
