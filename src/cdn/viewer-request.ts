@@ -63,7 +63,8 @@ export function viewerRequest(event: CloudFrontFunctionsEvent, edge: EdgeContext
   const accept = request.headers.accept ? request.headers.accept.value : undefined;
   const path = cdnPath(buildSegment(negotiateFormat(admitted.spec, accept).spec), admitted.sourceKey);
   request.uri = path;
-  if (edge.keys.length && edge.hmac) request.headers[EDGE_SIGNATURE_HEADER] = { value: signatureSegment(path, edge.keys[0]!, undefined, edge.hmac) };
+  // The Lambda checks this as the path's signature; a viewer's expiry carries over (it may redirect to it, src/lambda/adapter.ts).
+  if (edge.keys.length && edge.hmac) request.headers[EDGE_SIGNATURE_HEADER] = { value: signatureSegment(path, edge.keys[0]!, admitted.expires, edge.hmac) };
   return request;
 }
 

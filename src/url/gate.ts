@@ -23,6 +23,8 @@ export interface GatedRequest {
   /** The transform, presets expanded, not yet format-negotiated. */
   spec: CanonicalSpec;
   sourceKey: string;
+  /** A signed request's expiry: the edge signs what it forwards with the same one. */
+  expires?: number;
 }
 
 /** Fields an allowed size may come with: a bounded set of variants per size. */
@@ -66,8 +68,8 @@ export class RequestGate {
     const expanded = expandPresets(segment, this.presets);
     const spec = parseSegment(expanded.segment, this.limits);
     if (signed) {
-      this.checkSignature(first, `/${buildSegment(spec)}/${encodeKey(key)}`);
-      return { spec, sourceKey: key };
+      const expires = this.checkSignature(first, `/${buildSegment(spec)}/${encodeKey(key)}`);
+      return expires === undefined ? { spec, sourceKey: key } : { spec, sourceKey: key, expires };
     }
     if (this.restricted && !this.admitsUnsigned(spec, expanded.preset !== undefined)) {
       throw new Forbidden(this.keys.length
@@ -77,13 +79,15 @@ export class RequestGate {
     return { spec, sourceKey: key };
   }
 
-  private checkSignature(first: string, canonicalPath: string): void {
+  /** Returns the signature's expiry, if it has one. */
+  private checkSignature(first: string, canonicalPath: string): number | undefined {
     const parsed = parseSignatureSegment(first);
     if (!parsed) throw new BadRequest(expected('s-{43 characters}[-{expiry}]', 'signature', first));
     if (this.keys.length === 0) throw new Forbidden('Signed URLs are not enabled on this server');
     const verdict = verifySignature(canonicalPath, parsed, this.keys, this.nowSeconds(), this.hmac);
     if (verdict === 'expired') throw new Forbidden('Signature expired');
     if (verdict !== 'valid') throw new Forbidden('Invalid signature');
+    return parsed.expires;
   }
 
   private admitsUnsigned(spec: CanonicalSpec, isPreset: boolean): boolean {
