@@ -10,9 +10,9 @@
  *   once the URLs it signed are gone).
  *
  * Pure on purpose, with no import at all: the same code runs in the server, in a browser (the URL builder) and,
- * generated, in the CloudFront Function at the edge. Every function takes the HMAC to use: `hmacSha256` from
- * ./hmac.ts (pure TypeScript, @noble/hashes) in the server and browsers, the runtime's `crypto` at the edge,
- * where a 10 KB function has no room for a bundled SHA-256.
+ * generated, in the CloudFront Function at the edge. Every function takes the HMAC to use: node:crypto in the
+ * server (./node-hmac.ts), `hmacSha256` from ./hmac.ts (pure TypeScript, @noble/hashes) in browsers, the
+ * runtime's `crypto` module at the edge, where a 10 KB function has no room for a bundled SHA-256.
  */
 
 export const SIGNATURE_PREFIX = 's-';
