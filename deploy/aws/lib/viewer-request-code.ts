@@ -15,7 +15,8 @@ export const KVS_ID_PLACEHOLDER = 'resizer-key-value-store-id'.padEnd(36, '0');
 
 const ENTRY = fileURLToPath(new URL('../../../src/cdn/viewer-request.ts', import.meta.url));
 const GLOBAL = 'resizer';
-const ERRORS = ['BadRequest', 'Forbidden', 'Error'];
+/** The core's error classes the grammar and gate throw. */
+const ERRORS = ['BadRequest', 'Forbidden'];
 
 /**
  * The edge needs no error messages (a refused URL goes on to the Lambda, which explains it; a 403 says nothing),
@@ -35,14 +36,14 @@ const edgeErrors: Plugin = {
 
 /**
  * Shrinks the bundle before it is lowered to ES5: drops the arguments of `new BadRequest(…)` / `new Forbidden(…)`
- * and the messages `expected(…)` / `quote(…)` build (~1 KB of text no one reads at the edge), and writes template
+ * / `new Error(…)` and the messages `expected(…)` / `quote(…)` build (~1 KB of text no one reads at the edge), and writes template
  * literals as `+` chains (ES5's `"".concat(…)` is longer; every value in them is a string or a number).
  */
 const shrink: ts.TransformerFactory<ts.SourceFile> = (context) => {
   const f = context.factory;
   const named = (e: ts.Expression, names: string[]) => ts.isIdentifier(e) && names.includes(e.text.replace(/\d+$/, ''));
   const visit = (node: ts.Node): ts.Node => {
-    if (ts.isNewExpression(node) && named(node.expression, ERRORS)) return f.updateNewExpression(node, node.expression, undefined, []);
+    if (ts.isNewExpression(node) && named(node.expression, [...ERRORS, 'Error'])) return f.updateNewExpression(node, node.expression, undefined, []);
     if (ts.isCallExpression(node) && named(node.expression, ['expected', 'quote'])) return f.createStringLiteral('');
     // The ops table's `expects` only words messages.
     if (ts.isObjectLiteralExpression(node)) {
@@ -200,7 +201,7 @@ export async function viewerRequestCode(limits: ParseLimits, options: EdgeOption
       + `async function handler(e){var k;try{k=${GLOBAL}.keysFrom(await kvs.get(${JSON.stringify(SIGNING_KEYS_KVS_KEY)}))}catch(x){}return ${GLOBAL}.run(${args('k', 'hmac')})}\n`
     : `${body}function handler(e){return ${GLOBAL}.run(${args('[]', 'null')})}\n`;
   const bytes = Buffer.byteLength(code);
-  if (bytes > CLOUDFRONT_FUNCTION_MAX_BYTES && !process.env.EDGE_DEBUG) {
+  if (bytes > CLOUDFRONT_FUNCTION_MAX_BYTES) {
     throw new Error(`The viewer-request function is ${bytes} bytes, over CloudFront's ${CLOUDFRONT_FUNCTION_MAX_BYTES}`);
   }
   return code;
