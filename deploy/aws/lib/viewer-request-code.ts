@@ -15,6 +15,8 @@ export const KVS_ID_PLACEHOLDER = 'resizer-key-value-store-id'.padEnd(36, '0');
 
 const ENTRY = fileURLToPath(new URL('../../../src/cdn/viewer-request.ts', import.meta.url));
 const GLOBAL = 'resizer';
+/** Properties of the ops table's rows that only word messages. */
+const MESSAGE_ONLY = ['name', 'expects'];
 /** The core's error classes the grammar and gate throw. */
 const ERRORS = ['BadRequest', 'Forbidden'];
 
@@ -45,9 +47,10 @@ const shrink: ts.TransformerFactory<ts.SourceFile> = (context) => {
   const visit = (node: ts.Node): ts.Node => {
     if (ts.isNewExpression(node) && named(node.expression, [...ERRORS, 'Error'])) return f.updateNewExpression(node, node.expression, undefined, []);
     if (ts.isCallExpression(node) && named(node.expression, ['expected', 'quote'])) return f.createStringLiteral('');
-    // The ops table's `expects` only words messages.
+    // The ops table's `name` and `expects` only word messages (and docs/url-api.md), which the edge has none of.
     if (ts.isObjectLiteralExpression(node)) {
-      const kept = node.properties.filter((p) => !(ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === 'expects'));
+      const kept = node.properties.filter((p) => !((ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p))
+        && ts.isIdentifier(p.name) && MESSAGE_ONLY.includes(p.name.text)));
       if (kept.length !== node.properties.length) return ts.visitEachChild(f.updateObjectLiteralExpression(node, kept), visit, context);
     }
     if (ts.isNoSubstitutionTemplateLiteral(node)) return f.createStringLiteral(node.text);
@@ -126,7 +129,7 @@ const shrinkSources: Plugin = {
 const INTERNAL_PROPERTIES = new RegExp(`^(${[
   'checkSignature', 'admitsUnsigned', 'sizeAllowed', 'canonicalAllowed', 'restricted', 'sourceKey', 'signature', 'expires',
   'segment', 'preset', 'key', 'spec', 'varyAccept', 'validate', 'prefix', 'show', 'words', 'fields', 'field', 'aliases', 'op',
-  'parse', 'build', 'name', 'limits', 'rules', 'nowSeconds', 'hmac', 'presets', 'signingKeys', 'allowedWidths',
+  'parse', 'build', 'limits', 'rules', 'nowSeconds', 'hmac', 'presets', 'signingKeys', 'allowedWidths',
   'allowedHeights', 'allowedSegments', 'presetsOnly',
 ].join('|')})$`);
 
