@@ -5,6 +5,7 @@ import { createApp, type App, type Logger } from './app.js';
 import { accessRulesOf } from './config/access.js';
 import type { Config } from './config/index.js';
 import { RequestGate } from './url/gate.js';
+import { nodeHmac } from './url/node-hmac.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
 import { playgroundRoutes } from './playground/routes.js';
@@ -57,7 +58,7 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
     failureTtlSeconds: config.failureTtlSeconds,
-    gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config)),
+    gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config), undefined, nodeHmac),
     // The production profile turns the playground off: it lists the sources and makes any size on demand.
     serviceRoutes: config.playground === 'on' && !config.production ? playgroundRoutes(sources, config) : {},
   });

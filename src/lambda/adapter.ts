@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { LambdaApps } from './apps.js';
+import type { AppRequest, AppResponse } from '../app.js';
+import { EDGE_SIGNATURE_HEADER } from '../url/signature.js';
 import { fitsLambdaResponse, isHttpEvent, toAppRequest, toResult, type HttpEvent, type HttpResult } from './events.js';
 
 /**
@@ -14,7 +16,7 @@ export function createHandler(apps: LambdaApps): (event: HttpEvent, context?: Co
     if (fitsLambdaResponse(out)) return toResult(out);
     // Too big for a Lambda response: the first app has stored it, so point the client at the stored copy.
     const redirect = await apps.oversized.handle(request);
-    if (redirect.status === 302) return toResult(redirect);
+    if (redirect.status === 302) return toResult(signedRedirect(redirect, request));
     apps.logger.error({ url: request.url, bytes: (out.body as Buffer).length }, 'oversized response could not be stored to redirect to');
     return toResult({
       status: 503,
@@ -22,4 +24,14 @@ export function createHandler(apps: LambdaApps): (event: HttpEvent, context?: Co
       body: 'Image too large for a direct response and could not be stored; try again\n',
     });
   };
+}
+
+/**
+ * With signing on, an unsigned redirect would be refused at the edge: a request the edge vouched for is sent to
+ * its own path with the edge's signature (same expiry as the viewer's), relative, so it comes back through the
+ * same distribution and is served from the bucket.
+ */
+function signedRedirect(redirect: AppResponse, request: AppRequest): AppResponse {
+  if (!request.headers[EDGE_SIGNATURE_HEADER]) return redirect;
+  return { ...redirect, headers: { ...redirect.headers, Location: request.url.split('?', 1)[0]! } };
 }

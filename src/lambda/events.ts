@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { AppRequest, AppResponse } from '../app.js';
 import { encodeKey } from '../url/path.js';
+import { EDGE_SIGNATURE_HEADER, looksSigned } from '../url/signature.js';
 
 /**
  * The three HTTP event shapes that reach the handler, translated to and from the app's transport-neutral types.
@@ -24,11 +25,21 @@ export function toAppRequest(event: HttpEvent): AppRequest {
   }
   if ('rawPath' in event) {
     const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
-    return { method: event.requestContext.http.method, url: withoutStage(event.rawPath, event.requestContext.stage) + query, headers };
+    return { method: event.requestContext.http.method, url: edgeSigned(withoutStage(event.rawPath, event.requestContext.stage), headers) + query, headers };
   }
   // The decoded path is encoded again so that a key with a space, `%` or unicode builds the same derivative key
   // as the raw path over HTTP; the query string plays no part in a key, so it is not rebuilt.
-  return { method: event.httpMethod, url: encodeKey(event.path), headers };
+  return { method: event.httpMethod, url: edgeSigned(encodeKey(event.path), headers), headers };
+}
+
+/**
+ * Behind CloudFront the viewer-request function forwards the canonical path without the viewer's signature (it is
+ * the bucket's key) and signs that path in a header: it becomes the path's first segment, so the gate checks it as
+ * any signed URL, with the same keys. A path that carries its own signature keeps it.
+ */
+function edgeSigned(path: string, headers: Record<string, string | undefined>): string {
+  const signature = headers[EDGE_SIGNATURE_HEADER];
+  return signature && !looksSigned(path.slice(1)) ? `/${signature}${path}` : path;
 }
 
 /** An HTTP API on a named stage puts the stage in front of rawPath; `$default` (and Function URLs) do not. */

@@ -10,12 +10,18 @@
  *   once the URLs it signed are gone).
  *
  * Pure on purpose, with no import at all: the same code runs in the server, in a browser (the URL builder) and,
- * generated, in the CloudFront Function at the edge. Every function takes the HMAC to use: `hmacSha256` from
- * ./hmac.ts (pure TypeScript, @noble/hashes) in the server and browsers, the runtime's `crypto` at the edge,
- * where a 10 KB function has no room for a bundled SHA-256.
+ * generated, in the CloudFront Function at the edge. Every function takes the HMAC to use: node:crypto in the
+ * server (./node-hmac.ts), `hmacSha256` from ./hmac.ts (pure TypeScript, @noble/hashes) in browsers, the
+ * runtime's `crypto` module at the edge, where a 10 KB function has no room for a bundled SHA-256.
  */
 
 export const SIGNATURE_PREFIX = 's-';
+/**
+ * Behind CloudFront the viewer-request function checks the viewer's signature, then forwards the canonical,
+ * signature-free path (the bucket's key) with its own signature of that path in this header; the Lambda verifies
+ * it as if it were the path's first segment (src/lambda/events.ts).
+ */
+export const EDGE_SIGNATURE_HEADER = 'x-resizer-signature';
 /** 32 bytes of HMAC-SHA256 in unpadded base64url. */
 export const SIGNATURE_LENGTH = 43;
 const SIGNATURE_SEGMENT = /^s-([A-Za-z0-9_-]{43})(?:-(\d{1,12}))?$/;

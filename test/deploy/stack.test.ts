@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { parametersFrom } from '../../deploy/aws/lib/parameters.js';
+import { accessRules, parametersFrom } from '../../deploy/aws/lib/parameters.js';
 import { ResizerStack } from '../../deploy/aws/lib/stack.js';
-import { viewerRequestCode } from '../../deploy/aws/lib/viewer-request-code.js';
+import { KVS_ID_PLACEHOLDER, viewerRequestCode } from '../../deploy/aws/lib/viewer-request-code.js';
 import { DEFAULTS } from '../../src/config/index.js';
 
 /*
@@ -20,12 +20,12 @@ let code: string;
 let template: Template;
 let resources: Record<string, { Type: string; Properties: Json }>;
 
-function synth(context: Record<string, string>): Template {
+function synth(context: Record<string, string>, viewerRequestCode = code): Template {
   const app = new App({ context });
   const stack = new ResizerStack(app, 'Resizer', {
     parameters: parametersFrom((name) => context[name]),
     lambdaAssetDir: asset,
-    viewerRequestCode: code,
+    viewerRequestCode,
   });
   return Template.fromStack(stack);
 }
@@ -234,6 +234,53 @@ describe('the CDK stack', () => {
       CookiesConfig: { CookieBehavior: 'none' }, HeadersConfig: { HeaderBehavior: 'none' }, QueryStringsConfig: { QueryStringBehavior: 'none' },
       EnableAcceptEncodingGzip: false, EnableAcceptEncodingBrotli: false,
     });
+  });
+
+  it('without signingKeysSecret, has no KeyValueStore, no origin request policy and no keys in any environment', () => {
+    assert.equal(ofType('AWS::CloudFront::KeyValueStore').length, 0);
+    assert.equal(ofType('AWS::CloudFront::OriginRequestPolicy').length, 0);
+    assert.ok(!JSON.stringify(resources).includes('RESIZER_SIGNING_KEYS'));
+  });
+
+  it('with signingKeysSecret: a KeyValueStore the function reads, the Lambda\'s keys from the secret by reference, the edge\'s header forwarded', async () => {
+    const context = { signingKeysSecret: 'resizer/signing-keys', presets: 'thumb=150x150,cover,webp', allowedWidths: '320,640', presetsOnly: 'false' };
+    const parameters = parametersFrom((n) => (context as Record<string, string>)[n]);
+    const signingCode = await viewerRequestCode(
+      { maxOutputWidth: DEFAULTS.maxOutputWidth, maxOutputHeight: DEFAULTS.maxOutputHeight }, { rules: accessRules(parameters), signing: true },
+    );
+    assert.ok(signingCode.includes('["thumb","150x150,cover,webp"]') && signingCode.includes('[320,640]'), 'the rules are in the code');
+    const t = synth(context, signingCode);
+    const json = t.toJSON() as { Resources: Record<string, { Type: string; Properties: Json }>; Outputs: Record<string, { Value: unknown }> };
+    const all = Object.entries(json.Resources);
+    const stores = all.filter(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore');
+    assert.equal(stores.length, 1);
+    const [storeId] = stores[0]!;
+    const fn = all.find(([, r]) => r.Type === 'AWS::CloudFront::Function')![1];
+    // Associated with the function, and its ID (not the placeholder) in the code.
+    assert.deepEqual((fn.Properties.FunctionConfig as Json).KeyValueStoreAssociations, [{ KeyValueStoreARN: { 'Fn::GetAtt': [storeId, 'Arn'] } }]);
+    const codeJson = JSON.stringify(fn.Properties.FunctionCode);
+    assert.ok(!codeJson.includes(KVS_ID_PLACEHOLDER), 'placeholder replaced');
+    assert.ok(codeJson.includes(JSON.stringify({ 'Fn::GetAtt': [storeId, 'Id'] })), codeJson.slice(0, 200));
+    // The resizer gets the keys by dynamic reference; the purger gets none; no role may read the secret.
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'handler.handler',
+      Environment: { Variables: Match.objectLike({ RESIZER_SIGNING_KEYS: '{{resolve:secretsmanager:resizer/signing-keys:SecretString:::}}' }) },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 's3-events.handler', Environment: { Variables: Match.objectLike({ RESIZER_SIGNING_KEYS: Match.absent() }) } });
+    assert.doesNotMatch(JSON.stringify(json.Resources), /"secretsmanager:[A-Z]/, 'no IAM statement on the secret');
+    // The edge's signature header, and only it, reaches the origins; the cache key stays the path.
+    const orp = all.filter(([, r]) => r.Type === 'AWS::CloudFront::OriginRequestPolicy');
+    assert.equal(orp.length, 1);
+    assert.deepEqual((orp[0]![1].Properties.OriginRequestPolicyConfig as Json).HeadersConfig, { HeaderBehavior: 'whitelist', Headers: ['x-resizer-signature'] });
+    t.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ DefaultCacheBehavior: Match.objectLike({ OriginRequestPolicyId: { Ref: orp[0]![0] } }) }),
+    });
+    assert.deepEqual(json.Outputs.SigningKeyValueStoreArn?.Value, { 'Fn::GetAtt': [storeId, 'Arn'] });
+    // Code and parameters must agree.
+    assert.throws(() => synth(context), /generated with signing exactly when signingKeysSecret is set/);
+    assert.throws(() => synth({}, signingCode), /generated with signing exactly when signingKeysSecret is set/);
+    assert.throws(() => parametersFrom((n) => ({ presetsOnly: 'true' } as Record<string, string>)[n]), /-c presetsOnly: needs -c presets/);
+    assert.throws(() => parametersFrom((n) => ({ presets: 'cover=300x' } as Record<string, string>)[n]), /already an option's word/);
   });
 
   it('takes existing buckets, x64, reserved concurrency, no expiry and no invalidation as parameters', () => {

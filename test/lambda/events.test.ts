@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { fitsLambdaResponse, isHttpEvent, LAMBDA_RESPONSE_LIMIT, toAppRequest, toResult } from '../../src/lambda/events.js';
+import { Forbidden } from '../../src/errors/index.js';
+import { RequestGate } from '../../src/url/gate.js';
+import { nodeHmac } from '../../src/url/node-hmac.js';
+import { EDGE_SIGNATURE_HEADER, signatureSegment } from '../../src/url/signature.js';
 import { httpEvent } from './lambda-events.js';
 
 describe('Lambda event translation', () => {
@@ -22,6 +26,23 @@ describe('Lambda event translation', () => {
     assert.equal(at('/prod/300x/a.jpg', 'prod'), '/300x/a.jpg');
     assert.equal(at('/production/a.jpg', 'prod'), '/production/a.jpg');
     assert.equal(at('/300x/a.jpg', '$default'), '/300x/a.jpg');
+  });
+
+  it('takes the viewer-request function\'s signature header as the path\'s signature, which the gate then checks', () => {
+    const KEY = 'edge-key-0123456789abcdef';
+    const gate = new RequestGate({ maxOutputWidth: 8192, maxOutputHeight: 8192 }, { signingKeys: [KEY] }, undefined, nodeHmac);
+    const at = (rawPath: string, signature?: string) =>
+      toAppRequest(httpEvent('function-url', { rawPath, headers: signature ? { [EDGE_SIGNATURE_HEADER]: signature } : {} })).url;
+    const vouched = signatureSegment('/150x150,cover,webp/a%20b.jpg', KEY, undefined, nodeHmac);
+    assert.equal(at('/150x150,cover,webp/a%20b.jpg', vouched), `/${vouched}/150x150,cover,webp/a%20b.jpg`);
+    assert.deepEqual(gate.parse(at('/150x150,cover,webp/a%20b.jpg', vouched)).sourceKey, 'a b.jpg');
+    // For another path, from another key, or missing: refused as any unsigned or badly signed URL.
+    assert.throws(() => gate.parse(at('/151x150,cover,webp/a%20b.jpg', vouched)), Forbidden);
+    assert.throws(() => gate.parse(at('/150x150,cover,webp/a%20b.jpg', signatureSegment('/150x150,cover,webp/a%20b.jpg', 'another-key-0123456789', undefined, nodeHmac))), Forbidden);
+    assert.throws(() => gate.parse(at('/150x150,cover,webp/a%20b.jpg')), Forbidden);
+    // A path signed already keeps its own signature.
+    const own = `/${signatureSegment('/1x/a.jpg', KEY, undefined, nodeHmac)}/1x/a.jpg`;
+    assert.equal(at(own, vouched), own);
   });
 
   it('refuses events that are not HTTP', () => {

@@ -8,6 +8,9 @@ import sharp from 'sharp';
 import { buildLambdaApps, lambdaConfig } from '../../src/lambda/apps.js';
 import { LAMBDA_RESPONSE_LIMIT, type HttpResult } from '../../src/lambda/events.js';
 import { createHandler } from '../../src/lambda/adapter.js';
+import { RequestGate } from '../../src/url/gate.js';
+import { nodeHmac } from '../../src/url/node-hmac.js';
+import { EDGE_SIGNATURE_HEADER, signatureSegment } from '../../src/url/signature.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { FIXTURES } from '../helpers/server.js';
 import { httpEvent, SHAPES } from './lambda-events.js';
@@ -188,5 +191,24 @@ describe('responses over Lambda\'s 6 MB limit', () => {
     assert.equal(r.headers?.['Cache-Control'], 'no-cache', 'CloudFront must not keep the redirect: the next request finds the bucket copy');
     const meta = await sharp((await derivative('1599x,png/noise.png'))!).metadata();
     assert.deepEqual([meta.format, meta.width], ['png', 1599]);
+  });
+
+  it('with signing keys, take the edge\'s signature header, refuse without it, and redirect to the signed path (which the edge admits)', async () => {
+    const KEY = 'edge-key-0123456789abcdef';
+    const signed = createHandler(await buildLambdaApps(lambdaConfig({
+      RESIZER_SOURCE: `s3://${SOURCES}`, RESIZER_CACHE: `s3://${DERIVATIVES}`, RESIZER_S3_FORCE_PATH_STYLE: 'true', RESIZER_LOG_LEVEL: 'silent',
+      RESIZER_SIGNING_KEYS: `${KEY},old-key-0123456789abcdef`,
+    })));
+    const path = '/1598x,png/noise.png';
+    const vouched = signatureSegment(path, KEY, 4102444800, nodeHmac);
+    assert.equal((await signed(httpEvent('function-url', { rawPath: path }))).statusCode, 403);
+    assert.equal((await signed(httpEvent('function-url', { rawPath: path, headers: { [EDGE_SIGNATURE_HEADER]: signatureSegment(path, 'not-the-key-0123456789', undefined, nodeHmac) } }))).statusCode, 403);
+    const r = await signed(httpEvent('function-url', { rawPath: path, headers: { [EDGE_SIGNATURE_HEADER]: vouched } }));
+    assert.equal(r.statusCode, 302, `${r.statusCode} ${r.body?.slice(0, 200)}`);
+    assert.equal(r.headers?.Location, `/${vouched}${path}`);
+    assert.ok(await derivative('1598x,png/noise.png'));
+    // The redirect as the viewer sends it back: the server's gate (the edge's, compiled) admits it, sig-free key and all.
+    const again = new RequestGate({ maxOutputWidth: 8192, maxOutputHeight: 8192 }, { signingKeys: [KEY] }, undefined, nodeHmac).parse(r.headers!.Location as string);
+    assert.equal(again.sourceKey, 'noise.png');
   });
 });

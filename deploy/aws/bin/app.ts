@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { buildLambdaAsset } from '../../../scripts/build-lambda.js';
 import { DEFAULTS } from '../../../src/config/index.js';
-import { parametersFrom } from '../lib/parameters.js';
+import { accessRules, parametersFrom } from '../lib/parameters.js';
 import { ResizerStack } from '../lib/stack.js';
 import { viewerRequestCode } from '../lib/viewer-request-code.js';
 
@@ -18,6 +18,9 @@ const lambdaAssetDir = await buildLambdaAsset({ arch: parameters.architecture, o
 new ResizerStack(app, String(app.node.tryGetContext('stackName') ?? 'Resizer'), {
   parameters,
   lambdaAssetDir,
-  viewerRequestCode: await viewerRequestCode({ maxOutputWidth: DEFAULTS.maxOutputWidth, maxOutputHeight: DEFAULTS.maxOutputHeight }),
+  viewerRequestCode: await viewerRequestCode(
+    { maxOutputWidth: DEFAULTS.maxOutputWidth, maxOutputHeight: DEFAULTS.maxOutputHeight },
+    { rules: accessRules(parameters), signing: parameters.signingKeysSecret !== undefined },
+  ),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -1,5 +1,7 @@
 import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
+import { accessRulesOf } from '../../../src/config/access.js';
 import { DEFAULTS } from '../../../src/config/index.js';
+import type { AccessRules } from '../../../src/url/gate.js';
 import { parseSegment } from '../../../src/url/segment.js';
 import type { ResizerParameters } from './stack.js';
 
@@ -28,6 +30,17 @@ export function parametersFrom(get: (name: string) => unknown): ResizerParameter
   const priceClass = priceClasses[text('priceClass') ?? '100'];
   if (!priceClass) throw new Error(`-c priceClass: expected 100, 200 or all, received ${text('priceClass')}`);
   const pregenerate = (text('pregenerate') ?? '').split(/\s+/).filter(Boolean);
+  const access = {
+    presets: text('presets') ?? '', allowedWidths: text('allowedWidths') ?? '', allowedHeights: text('allowedHeights') ?? '',
+    allowedSegments: text('allowedSegments') ?? '', presetsOnly: bool('presetsOnly', false),
+  };
+  // The server's own parsing of the same settings (RESIZER_PRESETS, ...): a bad one fails `cdk synth`, naming it.
+  try {
+    accessRules({ ...access, signingKeysSecret: undefined });
+  } catch (err) {
+    throw new Error(`-c presets / allowedSegments: ${(err as Error).message}`, { cause: err });
+  }
+  if (access.presetsOnly && !access.presets) throw new Error('-c presetsOnly: needs -c presets');
   // Checked here too, so a typo fails `cdk synth` rather than every upload.
   for (const segment of pregenerate) parseSegment(segment, { maxOutputWidth: DEFAULTS.maxOutputWidth, maxOutputHeight: DEFAULTS.maxOutputHeight });
   return {
@@ -42,5 +55,16 @@ export function parametersFrom(get: (name: string) => unknown): ResizerParameter
     invalidateOnChange: bool('invalidateOnChange', true),
     pregenerate,
     priceClass,
+    signingKeysSecret: text('signingKeysSecret'),
+    ...access,
   };
+}
+
+/** The rules the viewer-request function enforces, parsed as the server parses its RESIZER_* settings. */
+export function accessRules(p: Pick<ResizerParameters, 'presets' | 'allowedWidths' | 'allowedHeights' | 'allowedSegments' | 'presetsOnly' | 'signingKeysSecret'>): AccessRules {
+  return accessRulesOf({
+    signingKeys: '', signingKeyFile: '', presets: p.presets, allowedWidths: p.allowedWidths, allowedHeights: p.allowedHeights,
+    allowedSegments: p.allowedSegments, presetsOnly: p.presetsOnly, production: false,
+    maxOutputWidth: DEFAULTS.maxOutputWidth, maxOutputHeight: DEFAULTS.maxOutputHeight,
+  });
 }

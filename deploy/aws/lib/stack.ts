@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct } from 'constructs';
+import { EDGE_SIGNATURE_HEADER } from '../../../src/url/signature.js';
+import { KVS_ID_PLACEHOLDER } from './viewer-request-code.js';
 
 /** The deployment's parameters (CDK context, see bin/app.ts and the README). */
 export interface ResizerParameters {
@@ -24,13 +26,25 @@ export interface ResizerParameters {
   /** Options segments made when a source is uploaded, e.g. ['400x300', '200x,webp']. */
   pregenerate: string[];
   priceClass: cloudfront.PriceClass;
+  /**
+   * Signed URLs: a Secrets Manager secret (name or ARN) holding the signing keys, comma-separated, the signing key
+   * first. The Lambda gets them from it at deploy time; the viewer-request function reads the same list from the
+   * stack's KeyValueStore (put there by the operator, see the README). Undefined: no signing.
+   */
+  signingKeysSecret?: string;
+  /** The edge's presets and size rules, in the server's syntax (RESIZER_PRESETS, RESIZER_ALLOWED_*, RESIZER_PRESETS_ONLY). */
+  presets: string;
+  allowedWidths: string;
+  allowedHeights: string;
+  allowedSegments: string;
+  presetsOnly: boolean;
 }
 
 export interface ResizerStackProps extends StackProps {
   parameters: ResizerParameters;
   /** The folder `npm run build:lambda` made for this architecture. */
   lambdaAssetDir: string;
-  /** The viewer-request function's code (lib/viewer-request-code.ts). */
+  /** The viewer-request function's code (lib/viewer-request-code.ts), with signing when signingKeysSecret is set. */
   viewerRequestCode: string;
 }
 
@@ -71,6 +85,11 @@ export class ResizerStack extends Stack {
       // The README's glibc setting against fragmentation by progressive JPEGs.
       MALLOC_ARENA_MAX: '2',
     };
+    // The keys the edge checks with, so the resizing Lambda (only it: the purger signs nothing) verifies the edge's
+    // signature of each request it forwards. A dynamic reference, resolved by CloudFormation at deploy: no role
+    // needs access to the secret. Presets and size rules stay at the edge: what reaches the Lambda is already
+    // expanded and signed.
+    const signing: Record<string, string> = p.signingKeysSecret ? { RESIZER_SIGNING_KEYS: SecretValue.secretsManager(p.signingKeysSecret).unsafeUnwrap() } : {};
     const architecture = p.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
     const code = lambda.Code.fromAsset(props.lambdaAssetDir);
 
@@ -83,16 +102,35 @@ export class ResizerStack extends Stack {
       memorySize: p.memoryMb,
       timeout: Duration.seconds(p.timeoutSeconds),
       reservedConcurrentExecutions: p.reservedConcurrency,
-      environment,
+      environment: { ...environment, ...signing },
     });
     grantStores(resizer, sources, derivatives);
     const url = resizer.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
+    if (Boolean(p.signingKeysSecret) !== props.viewerRequestCode.includes(KVS_ID_PLACEHOLDER)) {
+      throw new Error('The viewer-request code must be generated with signing exactly when signingKeysSecret is set');
+    }
+    // The edge's signing keys, read by the function at each request: the operator puts them (see the README).
+    const keyStore = p.signingKeysSecret
+      ? new cloudfront.KeyValueStore(this, 'SigningKeys', { comment: 'resizer: signing-keys, comma-separated, the signing key first' })
+      : undefined;
     const viewerRequest = new cloudfront.Function(this, 'ViewerRequest', {
-      comment: 'resizer: canonical options segment, auto format from Accept, no /_/',
+      comment: 'resizer: signatures, presets and size rules; canonical options segment, auto format from Accept, no /_/',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(props.viewerRequestCode),
+      code: cloudfront.FunctionCode.fromInline(keyStore
+        ? props.viewerRequestCode.split(KVS_ID_PLACEHOLDER).join(keyStore.keyValueStoreId)
+        : props.viewerRequestCode),
+      keyValueStore: keyStore,
     });
+    // The function's signature of what it forwards goes to the origins (the bucket ignores it); nothing else does.
+    const originRequestPolicy = keyStore
+      ? new cloudfront.OriginRequestPolicy(this, 'OriginRequestPolicy', {
+        comment: 'resizer: the edge signature header',
+        headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(EDGE_SIGNATURE_HEADER),
+        cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+        queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
+      })
+      : undefined;
     // The URL is canonical and `auto` already resolved by the function, so nothing else may split the cache:
     // no headers, cookies or query strings, and no Accept-Encoding (images are compressed already).
     const cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
@@ -124,6 +162,7 @@ export class ResizerStack extends Stack {
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
         compress: false,
         cachePolicy,
+        originRequestPolicy,
         functionAssociations: [{ function: viewerRequest, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
     });
@@ -156,6 +195,7 @@ export class ResizerStack extends Stack {
     new CfnOutput(this, 'DistributionUrl', { value: `https://${distribution.distributionDomainName}` });
     new CfnOutput(this, 'SourceBucketName', { value: sources.bucketName });
     new CfnOutput(this, 'DerivativeBucketName', { value: derivatives.bucketName });
+    if (keyStore) new CfnOutput(this, 'SigningKeyValueStoreArn', { value: keyStore.keyValueStoreArn });
   }
 }
 
