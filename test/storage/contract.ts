@@ -83,7 +83,8 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>, o
         assert.equal((await f.sources.get('big/over.bin', { maxBytes: 4096 })).body.length, 4096);
       });
 
-      it('lists recursively in key order, streamed page by page, with prefix and after', { skip: options.cannotList ? 'this store cannot list' : false }, async () => {
+      // An HTTP origin has no listing: the case is not part of its contract, rather than a skipped test.
+      if (!options.cannotList) it('lists recursively in key order, streamed page by page, with prefix and after', async () => {
         // Names chosen so that folder-by-folder order and key order differ ("a-b" sorts before "a/").
         const keys = ['listing/a-b.jpg', 'listing/a/x.png', 'listing/a/y/z.gif', 'listing/b.webp', `listing/${ODD_KEY}`, 'listing/é.jpg'];
         for (const [i, key] of keys.entries()) await f.putSource(key, randomBytes(100 + i));
