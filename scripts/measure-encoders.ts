@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import sharp, { type Sharp } from 'sharp';
-import { ssim } from '../test/helpers/ssim.js';
+import { ssim } from '../src/quality/ssim.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url).pathname;
 const PHOTOS = ['photos/Kleiber_by_Lukas_Baubkus.jpg', 'photos/issue70.jpg', 'progressive/flower.png.im_q85_420.jpg', 'heif/example.avif'];
