@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Admission } from './admission/admission.js';
+import type { Optimiser } from './derive/optimise.js';
 import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
 import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
@@ -33,6 +34,8 @@ export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
   readonly stats: DeriveStats;
   readonly admission: Admission;
+  /** The background re-encode of provisional derivatives (null when off or without a store). */
+  readonly optimiser: Optimiser | null;
   /** Deletes every derivative of a source (store and this process's hot set); returns the keys deleted. */
   purge(sourceKey: string): Promise<string[]>;
 }
@@ -54,7 +57,7 @@ export function createApp(opts: AppOptions): App {
     const { spec, sourceKey, key, varyAccept } = parseImagePath(path, parseLimits, req.headers.accept);
     const d = await service.get(spec, sourceKey, key, req.signal);
     if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', key, d, varyAccept);
-    return imageResponse(req, d, { cacheControl: opts.cacheControl, varyAccept, started });
+    return imageResponse(req, d, { cacheControl: d.cacheControl, varyAccept, started });
   }
 
   async function handle(req: AppRequest): Promise<AppResponse> {
@@ -78,5 +81,5 @@ export function createApp(opts: AppOptions): App {
     }
   }
 
-  return { handle, stats: service.stats, admission: service.admission, purge: (sourceKey) => service.purge(sourceKey) };
+  return { handle, stats: service.stats, admission: service.admission, optimiser: service.optimiser, purge: (sourceKey) => service.purge(sourceKey) };
 }

@@ -54,6 +54,7 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
+    optimise: { mode: config.optimise, qualityTarget: config.qualityTarget, provisionalCacheControl: config.provisionalCacheControl },
     serviceRoutes: config.playground === 'on' ? playgroundRoutes(sources, config) : {},
   });
 }

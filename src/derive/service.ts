@@ -6,7 +6,8 @@ import type { PipelineLimits } from '../pipeline/limits.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { HotSet } from './hot-set.js';
-import { asServed, creationTime, derivativeMetadata } from './metadata.js';
+import { asServed, creationTime, derivativeMetadata, isProvisional } from './metadata.js';
+import { canOptimise, Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
@@ -34,6 +35,8 @@ export interface DerivativeServiceOptions {
    * not kept in the hot set, so the next request tries to store it again.
    */
   needsStored: boolean;
+  /** Background re-encode at auto quality (absent: off, every miss final at the default quality). */
+  optimise?: OptimiseOptions;
   logger: Logger;
 }
 
@@ -41,6 +44,8 @@ export interface Derivative extends StoredDerivative {
   cache: 'HIT' | 'MISS';
   /** In the derivative store (a failed write leaves it in this response only). */
   stored: boolean;
+  /** The provisional Cache-Control while a re-encode is pending, the full one once final. */
+  cacheControl: string;
 }
 
 export interface DeriveStats {
@@ -60,7 +65,11 @@ export interface DerivativeService {
   purge(sourceKey: string): Promise<string[]>;
   readonly stats: DeriveStats;
   readonly admission: Admission;
+  /** The background re-encode, when on. */
+  readonly optimiser: Optimiser | null;
 }
+
+export type { OptimiseOptions, OptimiseStats };
 
 /**
  * The read-through derivative cache, transport-free: hot set, then store, then a transform admitted by cost and
@@ -74,6 +83,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
   const { sources, derivatives, limits, logger } = opts;
+  const optimiser = derivatives && opts.optimise?.mode === 'idle'
+    ? new Optimiser({ store: derivatives, sources, admission, limits, logger, options: opts.optimise, cacheControl: opts.cacheControl, finished: (key, d) => hot.set(key, asServed(d)) })
+    : null;
+  // Work a previous process left pending; a listing that fails leaves it for the hits that find it.
+  optimiser?.resume().catch((err: unknown) => logger.warn({ err }, 'could not list pending re-encodes'));
+  const cacheControlOf = (d: StoredDerivative) => (isProvisional(d) && opts.optimise ? opts.optimise.provisionalCacheControl : opts.cacheControl);
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
@@ -107,17 +122,21 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       },
     });
     const created = creationTime();
-    const metadata = derivativeMetadata(source.etag, created);
+    const provisional = optimiser !== null && canOptimise(spec, image);
+    const metadata = derivativeMetadata(source.etag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
-    const stored = await store(key, made);
+    const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
+    if (stored && provisional) optimiser?.enqueue(key, { sourceKey, spec });
     if (stored || !opts.needsStored) hot.set(key, made);
-    return { ...made, cache: 'MISS', stored };
+    return { ...made, cache: 'MISS', stored, cacheControl: cacheControlOf(made) };
   }
 
-  async function store(key: string, d: StoredDerivative): Promise<boolean> {
+  /** `record` notes the pending re-encode first, so that a crash after the write still leaves it findable. */
+  async function store(key: string, d: StoredDerivative, record?: () => Promise<void> | undefined): Promise<boolean> {
     if (!derivatives) return false;
     try {
-      await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: opts.cacheControl, metadata: d.metadata });
+      await record?.();
+      await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: cacheControlOf(d), metadata: d.metadata, servable: !isProvisional(d) });
       return true;
     } catch (err) {
       // The client still gets its image; the next request will try to store it again.
@@ -129,11 +148,14 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   return {
     stats,
     admission,
+    optimiser,
     async get(spec, sourceKey, key, signal) {
       const found = await lookup(key);
       if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
         stats.hits++;
-        return { ...found, cache: 'HIT', stored: true };
+        // Pending work this process does not know of yet (a marker lost, a store that cannot list).
+        if (isProvisional(found)) optimiser?.enqueue(key, { sourceKey, spec });
+        return { ...found, cache: 'HIT', stored: true, cacheControl: cacheControlOf(found) };
       }
       stats.misses++;
       const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared), signal);
