@@ -115,7 +115,7 @@ export class Admission {
   async whenIdle(quietMs: number): Promise<void> {
     for (;;) {
       if (!this.idle) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      await new Promise((resolve) => setTimeout(resolve, quietMs).unref());
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
       if (this.idle) return;
     }
   }
