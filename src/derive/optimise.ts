@@ -1,9 +1,8 @@
 import type { Admission } from '../admission/admission.js';
 import type { CanonicalSpec } from '../ops/spec.js';
-import { encodePixels, inspect, renderPixels, type Rendered } from '../pipeline/index.js';
+import { inspect, renderPixels } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
-import { searchQuality } from '../quality/search.js';
-import { scorer } from '../quality/ssim.js';
+import { autoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { creationTime, CREATED, isProvisional, OPTIMISE, QUALITY, SOURCE_ETAG, SSIM } from './metadata.js';
@@ -35,16 +34,6 @@ interface Pending {
  * own metadata (`optimise: pending|done`) is the truth; a marker only says where to look after a restart.
  */
 const MARKERS = '_/optimise/';
-
-/** Quality ranges searched: below them no format is fit to serve, above them bytes grow for nothing visible. */
-const RANGE = { jpeg: [30, 95], webp: [30, 95], avif: [20, 90] } as const;
-/** Bisection over a 66-value range: 6 encodes land within one step of the exact answer. */
-const MAX_ENCODES = 6;
-
-/** Lossy stills whose quality the URL left open: the only derivatives worth a second encode. */
-export function canOptimise(spec: CanonicalSpec, image: Pick<Rendered, 'format' | 'frames'>): boolean {
-  return spec.quality === undefined && spec.lossless !== true && spec.keepIcc !== true && image.frames === 1 && image.format in RANGE;
-}
 
 /** Thrown at the next step once closed: the work stays pending in the store for the next process. */
 class Stopped extends Error {}
@@ -160,17 +149,7 @@ export class Optimiser {
     if (source.etag !== current.metadata[SOURCE_ETAG]) return this.drop(key);
     await quiet();
     const pixels = await renderPixels(source.body, spec, limits, await inspect(source.body, limits));
-    const score = await scorer(pixels.data, pixels.raw);
-    const [min, max] = RANGE[pixels.format as keyof typeof RANGE];
-    const { best } = await searchQuality({
-      encode: (quality) => encodePixels(pixels, spec, { quality, best: true }, limits),
-      score,
-      target: options.qualityTarget,
-      min,
-      max,
-      maxEncodes: MAX_ENCODES,
-      before: quiet,
-    });
+    const { best } = await autoQuality(pixels, spec, options.qualityTarget, limits, quiet);
     // Purged or made again while we worked: those bytes win.
     const now = await store.get(key);
     if (!now || now.etag !== current.etag) return this.drop(key);

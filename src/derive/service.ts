@@ -7,7 +7,8 @@ import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { HotSet } from './hot-set.js';
 import { asServed, creationTime, derivativeMetadata, isProvisional } from './metadata.js';
-import { canOptimise, Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
+import { canAutoQuality } from '../quality/auto.js';
+import { Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
@@ -122,7 +123,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       },
     });
     const created = creationTime();
-    const provisional = optimiser !== null && canOptimise(spec, image);
+    const provisional = optimiser !== null && canAutoQuality(spec, image);
     const metadata = derivativeMetadata(source.etag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
