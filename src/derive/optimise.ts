@@ -71,8 +71,8 @@ export class Optimiser {
   constructor(private readonly deps: OptimiserDeps) {}
 
   /**
-   * Records pending work in the store. Called before the provisional bytes are written (a crash between leaves a
-   * marker that is dropped when found), and enqueued by the caller once they are.
+   * Records pending work in the store, beside the write of the provisional bytes (a marker without them is dropped
+   * when found); the caller enqueues the work once both are written.
    */
   async record(key: string, pending: Pending): Promise<void> {
     await this.deps.store.put(MARKERS + key, Buffer.from(JSON.stringify(pending)), { contentType: 'application/json' });

@@ -3,11 +3,11 @@ import { predictCost } from '../admission/cost.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { describeTransform, inspect, render } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
+import { canAutoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { HotSet } from './hot-set.js';
 import { asServed, creationTime, derivativeMetadata, isProvisional } from './metadata.js';
-import { canAutoQuality } from '../quality/auto.js';
 import { Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
@@ -89,7 +89,8 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     : null;
   // Work a previous process left pending; a listing that fails leaves it for the hits that find it.
   optimiser?.resume().catch((err: unknown) => logger.warn({ err }, 'could not list pending re-encodes'));
-  const cacheControlOf = (d: StoredDerivative) => (isProvisional(d) && opts.optimise ? opts.optimise.provisionalCacheControl : opts.cacheControl);
+  // Pending work nobody will do here (optimise off) is not held to the short Cache-Control.
+  const cacheControlOf = (d: StoredDerivative) => (optimiser && opts.optimise && isProvisional(d) ? opts.optimise.provisionalCacheControl : opts.cacheControl);
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
@@ -132,12 +133,16 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     return { ...made, cache: 'MISS', stored, cacheControl: cacheControlOf(made) };
   }
 
-  /** `record` notes the pending re-encode first, so that a crash after the write still leaves it findable. */
+  /**
+   * `record` notes the pending re-encode beside the write, not before it, to keep the miss fast: a marker that
+   * failed (logged) leaves the work to the hits that find the provisional derivative.
+   */
   async function store(key: string, d: StoredDerivative, record?: () => Promise<void> | undefined): Promise<boolean> {
     if (!derivatives) return false;
     try {
-      await record?.();
+      const noted = Promise.resolve(record?.()).catch((err: unknown) => logger.warn({ err, key }, 'pending re-encode not recorded'));
       await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: cacheControlOf(d), metadata: d.metadata, servable: !isProvisional(d) });
+      await noted;
       return true;
     } catch (err) {
       // The client still gets its image; the next request will try to store it again.
