@@ -317,10 +317,15 @@ async function startNginxFront(resizer: Server): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(join(work, 'nginx-front-'));
   const server = nginxFrontServer({ listen: `127.0.0.1:${port}`, cacheDir, resizer: new URL(resizer.base).host });
+  return launchNginx(dir, port, server, '/_/healthz');
+}
+
+/** nginx with a server block, as many workers as cores (as nginx is usually run), everything under `dir`. */
+async function launchNginx(dir: string, port: number, server: string, probe: string): Promise<Server> {
   writeFileSync(join(dir, 'nginx.conf'), nginxMainConfig(dir, server, 'auto'));
   const child = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')]);
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(base + '/_/healthz', child);
+  await waitForHttp(base + probe, child);
   return { child, base, pid: child.pid };
 }
 
@@ -338,29 +343,12 @@ async function untilFinal(base: string, path: string): Promise<boolean> {
 async function startNginx(root: string): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(join(work, 'nginx-'));
-  const user = process.getuid?.() === 0 ? 'user root;' : '';
-  writeFileSync(join(dir, 'nginx.conf'), `${user}
-worker_processes auto;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+  const server = `  sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
   open_file_cache max=64 inactive=60s;
   types { image/jpeg jpg; image/webp webp; image/avif avif; }
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`);
-  const child = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(base + '/', child);
-  return { child, base, pid: child.pid };
+  server { listen 127.0.0.1:${port}; root ${root}; }`;
+  return launchNginx(dir, port, server, '/');
 }
 
 const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
