@@ -3,7 +3,7 @@
  * at the target against today's fast defaults ("before") and ipx's defaults, and AVIF against our WebP. Every image
  * is rendered as `800x600,cover,{format}`; SSIM is src/quality/ssim.ts against the lossless render of that derivative.
  * Writes the part of docs/encoders.md between its "measure-encoders" markers.
- * Run: node --import tsx scripts/measure-encoders.ts [--target 0.98] [--no-curves] [--no-doc]
+ * Run: node --import tsx scripts/measure-encoders.ts [--target 0.98] [--no-curves] [--no-doc] [--only path-substring]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -31,18 +31,27 @@ const CURVES = !process.argv.includes('--no-curves');
 const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean).map((line) => {
   const [path = '', kind = ''] = line.split('\t');
   return { path, kind };
-});
+}).filter((c) => !arg('only') || c.path.includes(arg('only') ?? ''));
 const limits = pipelineLimits(DEFAULTS);
 const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
 sharp.concurrency(availableParallelism());
 
 interface Cell { bytes: number; ssim: number }
-interface Result { image: string; kind: string; format: Format; before: Cell; after: Cell & { quality: number | null; ms: number }; ipx: Cell & { size: string } }
+interface Result { image: string; kind: string; format: Format; box: string; before: Cell; after: Cell & { quality: number | null; ms: number }; ipx: Cell & { size: string } }
 const results: Result[] = [];
 /** Per format, per quality, per effort: summed bytes and every SSIM. */
 const curves: Record<string, { bytes: number; ssims: number[] }> = {};
 
-const specOf = (format: Format): CanonicalSpec => parseImagePath(`/800x600,cover,${format}/x.jpg`, DEFAULTS, undefined).spec;
+/**
+ * 800x600 cover, or the largest 4:3 box inside a smaller source: resizers disagree on a box larger than the source
+ * (ipx crops to its aspect, we keep the source), and SSIM needs one geometry.
+ */
+async function boxOf(source: Buffer): Promise<string> {
+  const { width = 800, height = 600 } = await sharp(source).metadata();
+  const scale = Math.min(1, width / 800, height / 600);
+  return `${Math.floor(800 * scale)}x${Math.floor(600 * scale)}`;
+}
+const specOf = (box: string, format: Format): CanonicalSpec => parseImagePath(`/${box},cover,${format}/x.jpg`, DEFAULTS, undefined).spec;
 
 async function cell(score: Scorer, body: Buffer): Promise<Cell> {
   return { bytes: body.length, ssim: await score(body) };
@@ -61,8 +70,9 @@ async function curve(pixels: RenderedPixels, spec: CanonicalSpec, format: Format
 
 for (const { path, kind } of corpus) {
   const source = readFileSync(ROOT + path);
+  const box = await boxOf(source);
   for (const format of FORMATS) {
-    const spec = specOf(format);
+    const spec = specOf(box, format);
     const pixels = await renderPixels(source, spec, limits);
     const score = await scorer(pixels.data, pixels.raw);
     const before = await cell(score, (await render(source, spec, limits)).body);
@@ -73,10 +83,10 @@ for (const { path, kind } of corpus) {
     const after = best && best.body.length < before.bytes
       ? { bytes: best.body.length, ssim: best.ssim, quality: best.quality, ms }
       : { ...before, quality: null, ms };
-    const theirs = await ipx(path, { resize: '800x600', fit: 'cover', format }).process();
+    const theirs = await ipx(path, { resize: box, fit: 'cover', format }).process();
     const data = Buffer.from(theirs.data);
     const meta = await sharp(data).metadata();
-    results.push({ image: path, kind, format, before, after, ipx: { ...(await cell(score, data)), size: `${meta.width}x${meta.height}` } });
+    results.push({ image: path, kind, format, box, before, after, ipx: { ...(await cell(score, data)), size: `${meta.width}x${meta.height}` } });
     if (CURVES) await curve(pixels, spec, format, score);
     console.error(`${path} ${format}: before ${before.bytes} B ${before.ssim.toFixed(4)}, after ${after.bytes} B ${after.ssim.toFixed(4)} q${after.quality ?? '-'} in ${ms.toFixed(0)} ms, ipx ${data.length} B`);
   }
@@ -91,7 +101,8 @@ const of = (format: Format) => results.filter((r) => r.format === format);
 const md: string[] = [];
 md.push(`Measured by \`node --import tsx scripts/measure-encoders.ts\` on ${corpus.length} images (bench/corpus/MANIFEST.tsv:`
   + ` ${[...new Set(corpus.map((c) => c.kind))].map((k) => `${corpus.filter((c) => c.kind === k).length} ${k}`).join(', ')}),`
-  + ` each as \`800x600,cover,{format}\`, quality target SSIM ${TARGET}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}.`
+  + ' each as `800x600,cover,{format}` (sources smaller than that: the largest 4:3 box inside them),'
+  + ` quality target SSIM ${TARGET}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}.`
   + ' "before": the miss\'s fast encode (JPEG q80, WebP q80 effort 4, AVIF q60 effort ' + AVIF_EFFORT + ');'
   + ` "after": what the background re-encode stores (auto quality at WebP effort ${BEST_EFFORT.webp}, AVIF effort ${BEST_EFFORT.avif},`
   + ' kept only when smaller); ipx: its defaults (sharp\'s: JPEG q80, WebP q80, AVIF q50 effort 4), through its own API.');
@@ -120,10 +131,10 @@ for (const when of ['before', 'after'] as const) {
 md.push('');
 md.push('### Per image (bytes, SSIM; q: the quality auto quality chose, `-` when the miss\'s bytes were kept)');
 md.push('');
-md.push('| image | kind | format | before | after | q | ipx |');
-md.push('|---|---|---|---:|---:|---:|---:|');
+md.push('| image | kind | box | format | before | after | q | ipx |');
+md.push('|---|---|---|---|---:|---:|---:|---:|');
 for (const r of results) {
-  md.push(`| ${r.image.split('/').pop()} | ${r.kind} | ${r.format} | ${r.before.bytes} ${f4(r.before.ssim)} | ${r.after.bytes} ${f4(r.after.ssim)} | ${r.after.quality ?? '-'} | ${r.ipx.bytes} ${f4(r.ipx.ssim)}${r.ipx.size === '800x600' ? '' : ` (${r.ipx.size})`} |`);
+  md.push(`| ${r.image.split('/').pop()} | ${r.kind} | ${r.box} | ${r.format} | ${r.before.bytes} ${f4(r.before.ssim)} | ${r.after.bytes} ${f4(r.after.ssim)} | ${r.after.quality ?? '-'} | ${r.ipx.bytes} ${f4(r.ipx.ssim)}${r.ipx.size === r.box ? '' : ` (ipx ${r.ipx.size})`} |`);
 }
 if (CURVES) {
   md.push('');
