@@ -14,7 +14,7 @@ const META_DIR = '.meta';
 /**
  * Final derivatives are also linked (a hard link: no extra bytes) at `.typed/{key}.{format}`, so that a file server
  * learns the Content-Type from the name even when the format is not the key's extension (`webp` in the segment, a
- * PNG made from an SVG, a lying extension). nginx's try_files tries each format (docs/nginx.md).
+ * PNG made from an SVG, a lying extension). nginx's try_files tries each format (README, "nginx in front").
  */
 const TYPED_DIR = '.typed';
 export const TYPED_EXTENSIONS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const;

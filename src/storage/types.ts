@@ -61,7 +61,7 @@ export interface DerivativeWrite {
   metadata?: Record<string, string>;
   /**
    * The bytes are final: a file server in front of the store may serve them as they are, for as long as the
-   * Cache-Control says (the fs store then names them by format under `.typed/`, for nginx; see docs/nginx.md).
+   * Cache-Control says (the fs store then names them by format under `.typed/`, for nginx; see README, "nginx in front").
    * Provisional bytes are not: their short Cache-Control must come from resizer.
    */
   servable?: boolean;

@@ -22,7 +22,7 @@ storeContract('fs', async () => {
   };
 });
 
-describe('fs typed links (what nginx serves, docs/nginx.md)', () => {
+describe('fs typed links (what nginx serves, README, "nginx in front")', () => {
   const exists = (p: string) => stat(p).then(() => true, () => false);
 
   it('links final bytes at .typed/{key}.{format}, unlinks them for provisional bytes and on delete', async () => {
