@@ -1,8 +1,10 @@
 import type { Admission } from '../admission/admission.js';
+import { NotFound, ResizerError } from '../errors/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { inspect, renderPixels } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
 import { autoQuality } from '../quality/auto.js';
+import type { Trial } from '../quality/search.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { creationTime, CREATED, isProvisional, OPTIMISE, QUALITY, SOURCE_ETAG, SSIM } from './metadata.js';
@@ -144,25 +146,39 @@ export class Optimiser {
     await quiet();
     const current = await store.get(key);
     if (!current || !isProvisional(current)) return this.drop(key);
-    const source = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes });
+    const source = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes }).catch((err: unknown) => {
+      if (err instanceof NotFound) return null;
+      throw err;
+    });
+    // The source is gone: its derivatives go with the next purge.
+    if (!source) return this.drop(key);
     // Made from an older source: revalidation will make it again; it stays provisional (short-lived) till then.
     if (source.etag !== current.metadata[SOURCE_ETAG]) return this.drop(key);
     await quiet();
-    const pixels = await renderPixels(source.body, spec, limits, await inspect(source.body, limits));
-    const { best } = await autoQuality(pixels, spec, options.qualityTarget, limits, quiet);
+    let best: Trial | null = null;
+    try {
+      const pixels = await renderPixels(source.body, spec, limits, await inspect(source.body, limits));
+      ({ best } = await autoQuality(pixels, spec, options.qualityTarget, limits, quiet));
+    } catch (err) {
+      // A property of the image (a 4xx: too long, undecodable now): retrying would fail the same way, so the
+      // provisional bytes are kept and made final below.
+      if (!(err instanceof ResizerError) || err.status >= 500) throw err;
+    }
     // Purged or made again while we worked: those bytes win.
     const now = await store.get(key);
     if (!now || now.etag !== current.etag) return this.drop(key);
-    const smaller = best !== null && best.body.length < current.body.length;
-    const body = smaller ? best.body : current.body;
-    const created = smaller ? creationTime() : new Date(current.metadata[CREATED] ?? current.lastModified);
+    const found = best as Trial | null;
+    const chosen = found && found.body.length < current.body.length ? found : null;
+    const smaller = chosen !== null;
+    const body = chosen ? chosen.body : current.body;
+    const created = chosen ? creationTime() : new Date(current.metadata[CREATED] ?? current.lastModified);
     const metadata: Record<string, string> = { ...current.metadata, [OPTIMISE]: 'done', [CREATED]: created.toISOString() };
-    if (smaller) Object.assign(metadata, { [QUALITY]: String(best.quality), [SSIM]: best.ssim.toFixed(4) });
+    if (chosen) Object.assign(metadata, { [QUALITY]: String(chosen.quality), [SSIM]: chosen.ssim.toFixed(4) });
     await store.put(key, body, { contentType: current.contentType, cacheControl: this.deps.cacheControl, metadata, servable: true });
     await this.forget(key);
     if (smaller) this.stats.replaced++;
     else this.stats.kept++;
-    this.deps.logger.info({ key, bytes: current.body.length, final: body.length, quality: best?.quality, ssim: best?.ssim }, smaller ? 'derivative re-encoded' : 'provisional bytes kept');
+    this.deps.logger.info({ key, bytes: current.body.length, final: body.length, quality: chosen?.quality, ssim: chosen?.ssim }, smaller ? 'derivative re-encoded' : 'provisional bytes kept');
     this.deps.finished(key, { body, etag: contentEtag(body), lastModified: created, contentType: current.contentType, metadata });
   }
 
