@@ -76,9 +76,10 @@ for (const { path, kind } of corpus) {
     const spec = specOf(box, format);
     const pixels = await renderPixels(source, spec, limits);
     const score = await scorer(pixels.data, pixels.raw);
-    const before = await cell(score, (await render(source, spec, limits)).body);
+    const provisional = (await render(source, spec, limits)).body;
+    const before = await cell(score, provisional);
     const t = performance.now();
-    const { best } = await autoQuality(pixels, spec, TARGET, limits);
+    const { best } = await autoQuality(pixels, spec, TARGET, limits, { provisional });
     const ms = performance.now() - t;
     // What the optimiser stores: the search's bytes only when smaller than the miss's, else the miss's.
     const after = best && best.body.length < before.bytes

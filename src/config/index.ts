@@ -139,7 +139,7 @@ export const DEFAULTS: Config = {
   // Misses are fast and provisional; idle slots make them small (README, "Auto quality").
   optimise: 'idle',
   // SSIM (luma, 8x8 windows) against the lossless render; measured on the corpus in docs/encoders.md.
-  qualityTarget: 0.98,
+  qualityTarget: 0.97,
   provisionalCacheControl: 'public, max-age=600',
 };
 

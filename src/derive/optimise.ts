@@ -158,7 +158,7 @@ export class Optimiser {
     let best: Trial | null = null;
     try {
       const pixels = await renderPixels(source.body, spec, limits, await inspect(source.body, limits));
-      ({ best } = await autoQuality(pixels, spec, options.qualityTarget, limits, quiet));
+      ({ best } = await autoQuality(pixels, spec, options.qualityTarget, limits, { provisional: current.body, before: quiet }));
     } catch (err) {
       // A property of the image (a 4xx: too long, undecodable now): retrying would fail the same way, so the
       // provisional bytes are kept and made final below.

@@ -16,19 +16,25 @@ export function canAutoQuality(spec: CanonicalSpec, image: Pick<Rendered, 'forma
 
 /**
  * Auto quality: the fewest bytes at best effort whose SSIM against the lossless render reaches the target
- * (null when no quality in the range does). `before` runs ahead of each encode (the optimiser waits for idle there).
+ * (null when no quality in the range does). With `provisional` (the bytes served so far), the target is never above
+ * their own SSIM: an image whose fast encode already falls short of the target cannot reach it at fewer bytes, but
+ * the slower encoder can still match what was served, smaller. `before` runs ahead of each encode (the optimiser
+ * waits for idle there).
  */
 export async function autoQuality(
-  pixels: RenderedPixels, spec: CanonicalSpec, target: number, limits: PipelineLimits, before?: () => Promise<void>,
+  pixels: RenderedPixels, spec: CanonicalSpec, target: number, limits: PipelineLimits,
+  o: { provisional?: Buffer; before?: () => Promise<void> } = {},
 ): Promise<{ best: Trial | null; trials: Trial[] }> {
   const [min, max] = QUALITY_RANGE[pixels.format as keyof typeof QUALITY_RANGE];
+  const score = await scorer(pixels.data, pixels.raw);
+  const reached = o.provisional ? await score(o.provisional) : 1;
   return searchQuality({
     encode: (quality) => encodePixels(pixels, spec, { quality, best: true }, limits),
-    score: await scorer(pixels.data, pixels.raw),
-    target,
+    score,
+    target: Math.min(target, reached),
     min,
     max,
     maxEncodes: MAX_ENCODES,
-    before,
+    before: o.before,
   });
 }
