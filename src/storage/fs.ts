@@ -111,6 +111,16 @@ export class FsSourceStore implements SourceStore {
   }
 }
 
+/** A folder's entries; none when it does not exist (an empty store or prefix). */
+async function entriesOf(dir: string, what: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw storageFailure(err, what);
+  }
+}
+
 /** Byte order of the UTF-8 keys: the order S3 lists in, so `after` means the same in both stores. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -122,14 +132,7 @@ function byteOrder(a: string, b: string): number {
  * links out of the root, which get() refuses anyway); names no URL could reach are left out.
  */
 async function* walk(dir: string, base: string, prefix: string, after: string): AsyncIterable<SourceEntry> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isMissing(err)) return;
-    throw storageFailure(err, 'listing sources');
-  }
-  const named = entries
+  const named = (await entriesOf(dir, 'listing sources'))
     .filter((e) => e.isFile() || e.isDirectory())
     .map((e) => ({ e, key: base + e.name + (e.isDirectory() ? '/' : '') }))
     .sort((a, b) => byteOrder(a.key, b.key));
@@ -231,14 +234,7 @@ export class FsDerivativeStore implements DerivativeStore {
   }
 
   async *listSegments(): AsyncIterable<string> {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fsp.readdir(this.root, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw storageFailure(err, 'listing derivatives');
-    }
-    for (const e of entries) if (e.isDirectory() && e.name !== META_DIR && e.name !== TYPED_DIR) yield e.name;
+    for (const e of await entriesOf(this.root, 'listing derivatives')) if (e.isDirectory() && e.name !== META_DIR && e.name !== TYPED_DIR) yield e.name;
   }
 
   async *listKeys(prefix: string): AsyncIterable<string> {
@@ -249,14 +245,7 @@ export class FsDerivativeStore implements DerivativeStore {
 }
 
 async function* walkKeys(dir: string, base: string, prefix: string): AsyncIterable<string> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isMissing(err)) return;
-    throw storageFailure(err, 'listing derivatives');
-  }
-  for (const e of entries) {
+  for (const e of await entriesOf(dir, 'listing derivatives')) {
     const key = base + e.name;
     if (e.isDirectory() && (key + '/').startsWith(prefix.slice(0, key.length + 1))) yield* walkKeys(join(dir, e.name), key + '/', prefix);
     else if (e.isFile() && key.startsWith(prefix) && !e.name.endsWith('.tmp')) yield key;
