@@ -26,7 +26,7 @@ export const f1 = (n: number | undefined) => (n === undefined || !Number.isFinit
 const rate = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)}×`);
 const CONTENDER_NAMES: Record<string, string> = {
-  ours: 'resizer (ours)', 'ours-w2': 'resizer --workers 2', bare: 'bare sharp loop (limit)', ipx: 'ipx over HTTP', gm: 'GraphicsMagick over HTTP', nginx: 'nginx static file',
+  ours: 'resizer (ours)', 'ours-w2': 'resizer --workers 2', bare: 'bare sharp loop (limit)', ipx: 'ipx over HTTP', gm: 'GraphicsMagick over HTTP', nginx: 'nginx static file', 'nginx-front': 'nginx front (deploy/nginx, resizer on a miss)',
 };
 
 function table(head: string[], body: string[][]): string {
@@ -123,6 +123,7 @@ function targets(r: Report): Target[] {
   }
   vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static (one process, the default)', ['hit', 'revalidate']);
   vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static with --workers 2', ['hit', 'revalidate'], 'ours-w2');
+  vs('nginx', 0.9, 'nginx front hit ≥ 0.9× nginx static', ['hit'], 'nginx-front');
   {
     const top = Math.max(...cs);
     const over: string[] = [];
@@ -209,7 +210,7 @@ export function renderReport(r: Report, before?: { report: Report; label: string
     for (const g of gone) md.push(`- ${g.contender}: not measured — ${g.why}`);
     md.push('');
     const body: string[][] = [];
-    for (const contender of ['ours', 'ours-w2', 'bare', 'ipx', 'gm', 'nginx']) {
+    for (const contender of ['ours', 'ours-w2', 'bare', 'ipx', 'gm', 'nginx', 'nginx-front']) {
       for (const row of rows.filter((x) => x.contender === contender).sort((a, b) => a.c - b.c)) {
         const mine = rows.find((x) => x.contender === 'ours' && x.c === row.c);
         const w2 = (c: number) => rows.find((x) => x.contender === 'ours-w2' && x.c === c);

@@ -24,6 +24,7 @@ import { ensureTools, versionOf, which } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 import { f1, renderReport, type Report, type Row } from './report.js';
 import { SOURCES, WORKLOADS, type Workload } from './workloads.js';
+import { nginxFrontServer, nginxMainConfig } from '../deploy/nginx/config.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
@@ -40,7 +41,7 @@ const QUICK = flag('quick');
 const DURATION = Number(opt('duration', 'BENCH_DURATION') ?? (QUICK ? 1.5 : 5));
 const CONC = (opt('c', 'BENCH_CONCURRENCY') ?? '1,2,8,32').split(',').map(Number);
 const ONLY = opt('only', 'BENCH_ONLY')?.split(',');
-const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,ours-w2,bare,ipx,gm,nginx').split(',');
+const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,ours-w2,bare,ipx,gm,nginx,nginx-front').split(',');
 const OURS_ARGS = (opt('ours-args', 'BENCH_OURS_ARGS') ?? '').split(/\s+/).filter(Boolean);
 const LABEL = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
 // Results are kept (bench/results/LABEL.json) for full runs and for runs given a --label.
@@ -303,39 +304,51 @@ async function missWorkload(w: Workload): Promise<void> {
 
 function findFile(dir: string, name: string): string | null {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === '.meta') continue;
+    // Sidecars, typed links and pending-work markers are not the derivative.
+    if (e.name === '.meta' || e.name === '.typed' || e.name === '_') continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) { const f = findFile(p, name); if (f) return f; } else if (e.name === name) return p;
   }
   return null;
 }
 
+/** nginx running deploy/nginx/resizer.conf in front of our server: hits from the cache folder, misses proxied. */
+async function startNginxFront(resizer: Server): Promise<Server> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(work, 'nginx-front-'));
+  const server = nginxFrontServer({ listen: `127.0.0.1:${port}`, cacheDir, resizer: new URL(resizer.base).host });
+  return launchNginx(dir, port, server, '/_/healthz');
+}
+
+/** nginx with a server block, as many workers as cores (as nginx is usually run), everything under `dir`. */
+async function launchNginx(dir: string, port: number, server: string, probe: string): Promise<Server> {
+  writeFileSync(join(dir, 'nginx.conf'), nginxMainConfig(dir, server, 'auto'));
+  const child = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(base + probe, child);
+  return { child, base, pid: child.pid };
+}
+
+/** Waits until the derivative is final, i.e. linked for a file server (it may be provisional at first). */
+async function untilFinal(base: string, path: string): Promise<boolean> {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    const r = await get(base + path);
+    if (r.status === 200 && r.headers['x-cache'] === undefined) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 async function startNginx(root: string): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(join(work, 'nginx-'));
-  const user = process.getuid?.() === 0 ? 'user root;' : '';
-  writeFileSync(join(dir, 'nginx.conf'), `${user}
-worker_processes auto;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+  const server = `  sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
   open_file_cache max=64 inactive=60s;
   types { image/jpeg jpg; image/webp webp; image/avif avif; }
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`);
-  const child = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(base + '/', child);
-  return { child, base, pid: child.pid };
+  server { listen 127.0.0.1:${port}; root ${root}; }`;
+  return launchNginx(dir, port, server, '/');
 }
 
 const okFor = (w: Workload) => (w.kind === 'revalidate' ? [304] : [200]);
@@ -383,6 +396,7 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
       }
     });
   }
+  if (CONTENDERS.includes('nginx-front') && hasNginx) await nginxFrontHits(ws);
   const file = findFile(cacheDir, w0.source);
   if (file) nginxPath = '/' + relative(cacheDir, file);
   if (CONTENDERS.includes('nginx') && hasNginx) {
@@ -408,6 +422,23 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
       }
     });
   }
+}
+
+/** The hit workloads through nginx in front of our server, once the derivative is final and nginx serves it. */
+async function nginxFrontHits(ws: Workload[]): Promise<void> {
+  const hits = ws.filter((w) => w.kind === 'hit');
+  const w0 = hits[0];
+  if (!w0) return;
+  await withServer(startOurs(cacheDir), (ours) => withServer(startNginxFront(ours), async (srv) => {
+    const url = srv.base + w0.ours;
+    if (!(await untilFinal(srv.base, w0.ours))) { unavailable.push({ workload: w0.id, contender: 'nginx-front', why: 'never served by nginx' }); return; }
+    for (const w of hits) {
+      const check = await hitCheck(w, 'nginx-front', srv.base + w.ours, {});
+      if (!check) continue;
+      outputs.push({ workload: w.id, contender: 'nginx-front', bytes: check.body.length, width: 0, height: 0, format: check.format, ms: check.ms, cache: 'nginx' });
+      await cells(w, 'nginx-front', { pid: srv.pid, longLived: true }, (c) => loadCell(url, c, okFor(w), {}, hasWrk), () => expectStatus(url, {}, okFor(w)));
+    }
+  }));
 }
 
 // ---------------------------------------------------------------- cold start

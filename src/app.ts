@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Admission } from './admission/admission.js';
+import type { Optimiser } from './derive/optimise.js';
 import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
 import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
 import { createRefusalPolicy } from './http/refusals.js';
@@ -37,6 +38,8 @@ export interface App {
   handle(req: AppRequest): Promise<AppResponse>;
   readonly stats: DeriveStats;
   readonly admission: Admission;
+  /** The background re-encode of provisional derivatives (null when off or without a store). */
+  readonly optimiser: Optimiser | null;
   /** Deletes every derivative of a source (store and this process's hot set); returns the keys deleted. */
   purge(sourceKey: string): Promise<string[]>;
 }
@@ -61,7 +64,7 @@ export function createApp(opts: AppOptions): App {
     const d = await service.get(spec, sourceKey, key, req.signal);
     // d.key, not key: a box the source fits in is stored under the size-free key (effective-size dedup).
     if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', d.key, d, varyAccept);
-    return imageResponse(req, d, { cacheControl: opts.cacheControl, varyAccept, started });
+    return imageResponse(req, d, { cacheControl: d.cacheControl, varyAccept, started });
   }
 
   async function handle(req: AppRequest): Promise<AppResponse> {
@@ -83,5 +86,5 @@ export function createApp(opts: AppOptions): App {
     }
   }
 
-  return { handle, stats: service.stats, admission: service.admission, purge: (sourceKey) => service.purge(sourceKey) };
+  return { handle, stats: service.stats, admission: service.admission, optimiser: service.optimiser, purge: (sourceKey) => service.purge(sourceKey) };
 }

@@ -59,6 +59,7 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     revalidateSeconds: config.revalidateSeconds,
     failureTtlSeconds: config.failureTtlSeconds,
     gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config), undefined, nodeHmac),
+    optimise: { mode: config.optimise, qualityTarget: config.qualityTarget, provisionalCacheControl: config.provisionalCacheControl },
     // The production profile turns the playground off: it lists the sources and makes any size on demand.
     serviceRoutes: config.playground === 'on' && !config.production ? playgroundRoutes(sources, config) : {},
   });

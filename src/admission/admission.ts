@@ -90,6 +90,7 @@ export class Admission {
   private costRatio = 1;
   private measured = 0;
   private parallelism: number;
+  private idleWaiters: Array<() => void> = [];
   readonly stats: AdmissionStats = { started: 0, refused: 0, expired: 0, abandoned: 0, overBudget: 0 };
 
   constructor(readonly opts: AdmissionOptions) {
@@ -102,6 +103,21 @@ export class Admission {
   get waiting(): number { return this.entries.length - this.running; }
   /** Predicted bytes held by transforms in flight and their sources. */
   get bytesInFlight(): number { return this.heldBytes; }
+
+  /** No transform running, reading or waiting. */
+  get idle(): boolean { return this.entries.length === 0; }
+
+  /**
+   * Resolves once nothing has run or waited for `quietMs`: background work (the re-encode of provisional
+   * derivatives) starts only then, takes no slot and holds no place in the queue, so it never delays a request.
+   */
+  async whenIdle(quietMs: number): Promise<void> {
+    for (;;) {
+      if (!this.idle) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      if (this.idle) return;
+    }
+  }
 
   /** Milliseconds a request arriving now would wait for a slot. */
   estimatedWaitMs(now = performance.now()): number {
@@ -197,6 +213,7 @@ export class Admission {
     }
     this.heldBytes -= entry.heldBytes;
     this.pump();
+    if (this.idle) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private measure(entry: Entry): void {

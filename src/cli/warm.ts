@@ -174,6 +174,8 @@ export async function warmCommand(args: WarmArgs, flags: Partial<Record<keyof Co
     return 1;
   }
   progress.stop();
+  // What warm made provisional stays pending in the store, for a server's idle time (README, "Auto quality").
+  await app.optimiser?.close();
   for (const f of result.failed) console.error(`failed: ${f.key} (${f.segment}): ${f.reason}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`warm: ${result.sources} source(s) x ${segments.length} option set(s) [${segments.join(' ')}]: `

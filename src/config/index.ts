@@ -26,6 +26,11 @@ const intIn = (min: number, max: number) => v.pipe(
   v.transform((x) => (typeof x === 'string' && x.trim() === '' ? Number.NaN : Number(x))),
   v.check((n) => Number.isInteger(n) && n >= min && n <= max, `expected an integer from ${min} to ${max}`),
 );
+const fraction = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.transform((x) => (typeof x === 'string' && x.trim() === '' ? Number.NaN : Number(x))),
+  v.check((n) => Number.isFinite(n) && n > 0.5 && n < 1, 'expected a number between 0.5 and 1, e.g. 0.98'),
+);
 const nonEmpty = v.pipe(v.string(), v.minLength(1, 'expected a non-empty value'));
 const oneOf = <const T extends string>(values: readonly [T, ...T[]]) => v.picklist(values, `expected one of ${values.join(', ')}`);
 const onOff = v.union([
@@ -80,6 +85,9 @@ const schema = v.object({
   httpSourceHosts: v.string(),
   httpSourceAllowLoopback: onOff,
   httpSourceTimeoutMs: intIn(100, 600000),
+  optimise: oneOf(['idle', 'off']),
+  qualityTarget: fraction,
+  provisionalCacheControl: nonEmpty,
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -158,6 +166,11 @@ export const DEFAULTS: Config = {
   httpSourceHosts: '',
   httpSourceAllowLoopback: false,
   httpSourceTimeoutMs: 10_000,
+  // Misses are fast and provisional; idle slots make them small (README, "Auto quality").
+  optimise: 'idle',
+  // SSIM (luma, 8x8 windows) against the lossless render; measured on the corpus in docs/encoders.md.
+  qualityTarget: 0.97,
+  provisionalCacheControl: 'public, max-age=600',
 };
 
 export const SETTINGS: Setting[] = [
@@ -191,6 +204,9 @@ export const SETTINGS: Setting[] = [
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
   { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
   { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
+  { key: 'optimise', flag: '--optimise', env: 'RESIZER_OPTIMISE', help: 'idle|off: store misses as provisional and re-encode them at auto quality when transform slots are idle (off: misses are final)' },
+  { key: 'qualityTarget', flag: '--quality-target', env: 'RESIZER_QUALITY_TARGET', help: 'SSIM the auto quality search must reach when the URL names no qN (0.5-1)' },
+  { key: 'provisionalCacheControl', flag: '--provisional-cache-control', env: 'RESIZER_PROVISIONAL_CACHE_CONTROL', help: 'Cache-Control of provisional derivatives, until their re-encode is done' },
   { key: 'playground', flag: '--playground', env: 'RESIZER_PLAYGROUND', help: 'on|off: the page at /_/playground to try options on, and the source listing at /_/sources it uses' },
   { key: 'signingKeys', flag: '--signing-key', env: 'RESIZER_SIGNING_KEYS', help: 'HMAC key for signed URLs, 16+ characters; repeat (or comma-separate) for rotation: the first signs, all verify', repeatable: ',' },
   { key: 'signingKeyFile', flag: '--signing-key-file', env: 'RESIZER_SIGNING_KEY_FILE', help: 'file of signing keys, one a line (added after --signing-key)' },

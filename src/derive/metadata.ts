@@ -7,14 +7,26 @@ import type { StoredDerivative } from '../storage/types.js';
  */
 export const SOURCE_ETAG = 'source-etag';
 export const CREATED = 'created';
+/**
+ * Background re-encode state: `pending` while the bytes are the miss's fast encode (served with the provisional
+ * Cache-Control), `done` once re-encoded or kept. Absent (derivatives from before it existed, explicit qN,
+ * lossless formats): final. With it, the chosen quality and its SSIM, for `resizer info` and audits.
+ */
+export const OPTIMISE = 'optimise';
+export const QUALITY = 'quality';
+export const SSIM = 'ssim';
+
+export function isProvisional(d: StoredDerivative): boolean {
+  return d.metadata[OPTIMISE] === 'pending';
+}
 
 /** Whole seconds: HTTP dates have no finer grain, and a miss and the hits after it must agree. */
 export function creationTime(now = Date.now()): Date {
   return new Date(Math.floor(now / 1000) * 1000);
 }
 
-export function derivativeMetadata(sourceEtag: string, created: Date): Record<string, string> {
-  return { [SOURCE_ETAG]: sourceEtag, [CREATED]: created.toISOString() };
+export function derivativeMetadata(sourceEtag: string, created: Date, provisional = false): Record<string, string> {
+  return { [SOURCE_ETAG]: sourceEtag, [CREATED]: created.toISOString(), ...(provisional ? { [OPTIMISE]: 'pending' } : {}) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { derivativeKey } from '../keys/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { describeTransform, inspect, render, type Rendered } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
+import { canAutoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from '../storage/types.js';
 import { buildSegment } from '../url/segment.js';
@@ -11,7 +12,8 @@ import { Deadline } from './deadline.js';
 import { aliasFromHeader, AliasMemory } from './effective-size.js';
 import { FailureMemory } from './failure-memory.js';
 import { HotSet } from './hot-set.js';
-import { asServed, creationTime, derivativeMetadata } from './metadata.js';
+import { asServed, creationTime, derivativeMetadata, isProvisional } from './metadata.js';
+import { Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
@@ -39,6 +41,8 @@ export interface DerivativeServiceOptions {
    * not kept in the hot set, so the next request tries to store it again.
    */
   needsStored: boolean;
+  /** Background re-encode at auto quality (absent: off, every miss final at the default quality). */
+  optimise?: OptimiseOptions;
   logger: Logger;
   /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
   failureTtlSeconds?: number;
@@ -50,6 +54,8 @@ export interface Derivative extends StoredDerivative {
   cache: 'HIT' | 'MISS';
   /** In the derivative store (a failed write leaves it in this response only). */
   stored: boolean;
+  /** The provisional Cache-Control while a re-encode is pending, the full one once final. */
+  cacheControl: string;
 }
 
 export interface DeriveStats {
@@ -69,7 +75,11 @@ export interface DerivativeService {
   purge(sourceKey: string): Promise<string[]>;
   readonly stats: DeriveStats;
   readonly admission: Admission;
+  /** The background re-encode, when on. */
+  readonly optimiser: Optimiser | null;
 }
+
+export type { OptimiseOptions, OptimiseStats };
 
 /**
  * The read-through derivative cache, transport-free: hot set, then store, then a transform admitted by cost and
@@ -86,6 +96,13 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
   const { sources, derivatives, limits, logger } = opts;
+  const optimiser = derivatives && opts.optimise?.mode === 'idle'
+    ? new Optimiser({ store: derivatives, sources, admission, limits, logger, options: opts.optimise, cacheControl: opts.cacheControl, finished: (key, d) => hot.set(key, asServed(d)) })
+    : null;
+  // Work a previous process left pending; a listing that fails leaves it for the hits that find it.
+  optimiser?.resume().catch((err: unknown) => logger.warn({ err }, 'could not list pending re-encodes'));
+  // Pending work nobody will do here (optimise off) is not held to the short Cache-Control.
+  const cacheControlOf = (d: StoredDerivative) => (optimiser && opts.optimise && isProvisional(d) ? opts.optimise.provisionalCacheControl : opts.cacheControl);
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
@@ -128,17 +145,25 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     if ('alias' in result) return { aliasOf: result.alias };
     const { source, image } = result;
     const created = creationTime();
-    const metadata = derivativeMetadata(source.etag, created);
+    const provisional = optimiser !== null && canAutoQuality(spec, image);
+    const metadata = derivativeMetadata(source.etag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
-    const stored = await store(key, made);
+    const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
+    if (stored && provisional) optimiser?.enqueue(key, { sourceKey, spec });
     if (stored || !opts.needsStored) hot.set(key, made);
-    return { ...made, key, cache: 'MISS', stored };
+    return { ...made, key, cache: 'MISS', stored, cacheControl: cacheControlOf(made) };
   }
 
-  async function store(key: string, d: StoredDerivative): Promise<boolean> {
+  /**
+   * `record` notes the pending re-encode beside the write, not before it, to keep the miss fast: a marker that
+   * failed (logged) leaves the work to the hits that find the provisional derivative.
+   */
+  async function store(key: string, d: StoredDerivative, record?: () => Promise<void> | undefined): Promise<boolean> {
     if (!derivatives) return false;
     try {
-      await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: opts.cacheControl, metadata: d.metadata });
+      const noted = Promise.resolve(record?.()).catch((err: unknown) => logger.warn({ err, key }, 'pending re-encode not recorded'));
+      await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: cacheControlOf(d), metadata: d.metadata, servable: !isProvisional(d) });
+      await noted;
       return true;
     } catch (err) {
       // The client still gets its image; the next request will try to store it again.
@@ -153,7 +178,9 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     const found = await lookup(key);
     if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
-      return { ...found, key, cache: 'HIT', stored: true };
+      // Pending work this process does not know of yet (a marker lost, a store that cannot list).
+      if (isProvisional(found)) optimiser?.enqueue(key, { sourceKey, spec });
+      return { ...found, key, cache: 'HIT', stored: true, cacheControl: cacheControlOf(found) };
     }
     stats.misses++;
     // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
@@ -171,6 +198,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   return {
     stats,
     admission,
+    optimiser,
     get,
     async purge(sourceKey) {
       const keys = derivatives ? await purgeDerivatives(derivatives, sourceKey) : [];

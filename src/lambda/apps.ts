@@ -23,7 +23,8 @@ export interface LambdaApps {
  * derivative (see LambdaApps), so it needs a derivative store; without one it refuses to start, naming it.
  */
 export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig({}, env);
+  // A Lambda is frozen between invocations: it has no idle time to re-encode in, so misses are final unless asked.
+  const config = { ...loadConfig({}, env), ...(env.RESIZER_OPTIMISE ? {} : { optimise: 'off' as const }) };
   if (config.cache === 'none') throw new ConfigError('Invalid RESIZER_CACHE: a Lambda needs a derivative store, not "none"');
   return config;
 }

@@ -2,7 +2,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
-import { ENCODERS } from './encoders.js';
+import { ENCODERS, type EncodeTuning } from './encoders.js';
 import { CONTENT_TYPES, canAnimate, defaultOutputFormat, hasAlphaChannel, sniff, type OutputFormat, type SourceFormat } from './formats.js';
 import type { TransformShape } from './shape.js';
 import { deviceBox, planResize, type Size } from './geometry.js';
@@ -10,7 +10,7 @@ import type { PipelineLimits } from './limits.js';
 import { STEPS, type RenderPlan, type RGBA, type StepInput } from './steps.js';
 import { rasteriseSvg, type Raster } from './svg-process.js';
 
-export { ENCODERS } from './encoders.js';
+export { ENCODERS, type EncodeTuning } from './encoders.js';
 export { STEPS, type Step, type StepInput } from './steps.js';
 
 export interface Rendered {
@@ -19,6 +19,8 @@ export interface Rendered {
   contentType: string;
   width: number;
   height: number;
+  /** Frames of an animated output (1 for a still). */
+  frames: number;
 }
 
 const NOT_DECODABLE: Partial<Record<SourceFormat, string>> = {
@@ -95,6 +97,40 @@ export function describeTransform(inspected: Inspected, spec: TransformSpec, lim
 
 /** Renders a source; `inspected` is its header pass when the caller already made it (admission does). */
 export async function render(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<Rendered> {
+  const { img, format, frames } = await prepare(input, spec, limits, inspected);
+  try {
+    const { data, info } = await ENCODERS[format](img, spec).toBuffer({ resolveWithObject: true });
+    return { body: data, format, contentType: CONTENT_TYPES[format], width: info.width, height: info.height / frames, frames };
+  } catch (err) {
+    throw decodeError(err);
+  }
+}
+
+/** A render's pixels before encoding, for the quality search to encode again and again (single frame only). */
+export interface RenderedPixels {
+  data: Buffer;
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+  format: OutputFormat;
+}
+
+export async function renderPixels(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<RenderedPixels> {
+  const { img, format } = await prepare(input, spec, limits, inspected);
+  try {
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    return { data, raw: { width: info.width, height: info.height, channels: info.channels }, format };
+  } catch (err) {
+    throw decodeError(err);
+  }
+}
+
+/** Encodes rendered pixels as the spec's format, with the search's quality and effort. */
+export async function encodePixels(pixels: RenderedPixels, spec: CanonicalSpec, tuning: EncodeTuning, limits: PipelineLimits): Promise<Buffer> {
+  const img = sharp(pixels.data, { raw: pixels.raw }).timeout({ seconds: limits.timeoutSeconds });
+  return ENCODERS[pixels.format](img, spec, tuning).toBuffer();
+}
+
+/** The pipeline up to the encoder: opened, sized and stepped. */
+async function prepare(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<{ img: Sharp; format: OutputFormat; frames: number }> {
   const header = inspected ?? await inspect(input, limits);
   const { meta, source } = header;
   const format = outputFormatOf(spec, header);
@@ -102,14 +138,12 @@ export async function render(input: Buffer, spec: CanonicalSpec, limits: Pipelin
   try {
     const { open, size } = source === 'svg' ? await openSvg(input, spec, limits) : openImage(input, meta, limits, animated);
     const work = spec.trim ? await trimmedSize(open, spec, limits) : orientedSize(size, meta, spec);
-    const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
+    const frames = animated ? meta.pages ?? 1 : 1;
+    const plan = planRender(spec, work, format, frames, limits);
     let img = open().timeout({ seconds: limits.timeoutSeconds });
     const stepInput: StepInput = { spec, meta, source, limits, plan };
     for (const step of STEPS) img = step.apply(img, stepInput);
-    img = ENCODERS[format](img, spec);
-    const { data, info } = await img.toBuffer({ resolveWithObject: true });
-    const height = animated ? info.height / (meta.pages ?? 1) : info.height;
-    return { body: data, format, contentType: CONTENT_TYPES[format], width: info.width, height };
+    return { img, format, frames };
   } catch (err) {
     throw decodeError(err);
   }

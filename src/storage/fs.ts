@@ -11,6 +11,13 @@ import type {
 
 /** Sidecar metadata lives in a parallel tree whose name cannot be a transform segment. */
 const META_DIR = '.meta';
+/**
+ * Final derivatives are also linked (a hard link: no extra bytes) at `.typed/{key}.{format}`, so that a file server
+ * learns the Content-Type from the name even when the format is not the key's extension (`webp` in the segment, a
+ * PNG made from an SVG, a lying extension). nginx's try_files tries each format (README, "nginx in front").
+ */
+const TYPED_DIR = '.typed';
+export const TYPED_EXTENSIONS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const;
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -104,6 +111,16 @@ export class FsSourceStore implements SourceStore {
   }
 }
 
+/** A folder's entries; none when it does not exist (an empty store or prefix). */
+async function entriesOf(dir: string, what: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw storageFailure(err, what);
+  }
+}
+
 /** Byte order of the UTF-8 keys: the order S3 lists in, so `after` means the same in both stores. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -115,14 +132,7 @@ function byteOrder(a: string, b: string): number {
  * links out of the root, which get() refuses anyway); names no URL could reach are left out.
  */
 async function* walk(dir: string, base: string, prefix: string, after: string): AsyncIterable<SourceEntry> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isMissing(err)) return;
-    throw storageFailure(err, 'listing sources');
-  }
-  const named = entries
+  const named = (await entriesOf(dir, 'listing sources'))
     .filter((e) => e.isFile() || e.isDirectory())
     .map((e) => ({ e, key: base + e.name + (e.isDirectory() ? '/' : '') }))
     .sort((a, b) => byteOrder(a.key, b.key));
@@ -161,9 +171,9 @@ export class FsDerivativeStore implements DerivativeStore {
     this.description = `fs:${this.root}`;
   }
 
-  private paths(key: string): { data: string; meta: string } {
+  private paths(key: string): { data: string; meta: string; typed: string } {
     const safe = validateKey(key);
-    return { data: join(this.root, safe), meta: join(this.root, META_DIR, safe + '.json') };
+    return { data: join(this.root, safe), meta: join(this.root, META_DIR, safe + '.json'), typed: join(this.root, TYPED_DIR, safe) };
   }
 
   async get(key: string): Promise<StoredDerivative | null> {
@@ -200,34 +210,62 @@ export class FsDerivativeStore implements DerivativeStore {
   }
 
   async put(key: string, body: Buffer, write: DerivativeWrite): Promise<void> {
-    const { data, meta } = this.paths(key);
+    const { data, meta, typed } = this.paths(key);
+    const extension = TYPED_EXTENSIONS.find((e) => write.contentType === `image/${e}`);
     try {
+      // A file server must stop serving the old bytes before provisional ones replace them.
+      if (!write.servable) await removeTyped(typed);
       // Sidecar first: a reader that finds the image finds its metadata too.
       await atomicWrite(meta, Buffer.from(JSON.stringify({ contentType: write.contentType, metadata: write.metadata ?? {} })));
       await atomicWrite(data, body);
+      if (write.servable && extension) await atomicLink(data, `${typed}.${extension}`);
     } catch (err) {
       throw storageFailure(err, 'writing a derivative');
     }
   }
 
   async delete(key: string): Promise<void> {
-    const { data, meta } = this.paths(key);
+    const { data, meta, typed } = this.paths(key);
     try {
-      await Promise.all([fsp.rm(data, { force: true }), fsp.rm(meta, { force: true })]);
+      await Promise.all([fsp.rm(data, { force: true }), fsp.rm(meta, { force: true }), removeTyped(typed)]);
     } catch (err) {
       throw storageFailure(err, 'deleting a derivative');
     }
   }
 
   async *listSegments(): AsyncIterable<string> {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fsp.readdir(this.root, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw storageFailure(err, 'listing derivatives');
-    }
-    for (const e of entries) if (e.isDirectory() && e.name !== META_DIR) yield e.name;
+    for (const e of await entriesOf(this.root, 'listing derivatives')) if (e.isDirectory() && e.name !== META_DIR && e.name !== TYPED_DIR) yield e.name;
+  }
+
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    // Keys under a folder prefix (`a/b/`): the walk starts in that folder rather than at the root.
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    yield* walkKeys(join(this.root, folder), folder, prefix);
+  }
+}
+
+async function* walkKeys(dir: string, base: string, prefix: string): AsyncIterable<string> {
+  for (const e of await entriesOf(dir, 'listing derivatives')) {
+    const key = base + e.name;
+    if (e.isDirectory() && (key + '/').startsWith(prefix.slice(0, key.length + 1))) yield* walkKeys(join(dir, e.name), key + '/', prefix);
+    else if (e.isFile() && key.startsWith(prefix) && !e.name.endsWith('.tmp')) yield key;
+  }
+}
+
+async function removeTyped(typed: string): Promise<void> {
+  await Promise.all(TYPED_EXTENSIONS.map((e) => fsp.rm(`${typed}.${e}`, { force: true })));
+}
+
+/** A hard link under a temp name, then rename: the typed name moves to the new bytes in one step. */
+async function atomicLink(target: string, path: string): Promise<void> {
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fsp.link(target, tmp);
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
   }
 }
 

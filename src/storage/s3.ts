@@ -215,6 +215,13 @@ export class S3DerivativeStore extends S3Store implements DerivativeStore {
       this.bucket.client.send(new DeleteObjectCommand({ Bucket: this.bucket.location.bucket, Key }), { abortSignal }));
   }
 
+  async *listKeys(keyPrefix: string): AsyncIterable<string> {
+    const { prefix } = this.bucket.location;
+    for await (const page of this.bucket.listPages('listing derivatives', { Prefix: prefix + keyPrefix })) {
+      for (const o of page.Contents ?? []) if (o.Key) yield o.Key.slice(prefix.length);
+    }
+  }
+
   async *listSegments(): AsyncIterable<string> {
     const { prefix } = this.bucket.location;
     for await (const page of this.bucket.listPages('listing derivatives', { Prefix: prefix, Delimiter: '/' })) {

@@ -59,6 +59,12 @@ export interface DerivativeWrite {
   cacheControl?: string;
   /** Small string metadata, e.g. the source's ETag the derivative was made from. Keys are lower-case. */
   metadata?: Record<string, string>;
+  /**
+   * The bytes are final: a file server in front of the store may serve them as they are, for as long as the
+   * Cache-Control says (the fs store then names them by format under `.typed/`, for nginx; see README, "nginx in front").
+   * Provisional bytes are not: their short Cache-Control must come from resizer.
+   */
+  servable?: boolean;
 }
 
 export interface StoredDerivative {
@@ -80,4 +86,6 @@ export interface DerivativeStore {
   delete(key: string): Promise<void>;
   /** The distinct first path segments present (the transform segments), for purging every derivative of a source. */
   listSegments(): AsyncIterable<string>;
+  /** Every key under a prefix, streamed (the background re-encode finds its pending work this way after a restart). */
+  listKeys(prefix: string): AsyncIterable<string>;
 }

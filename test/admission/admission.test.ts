@@ -107,6 +107,26 @@ describe('Admission', () => {
     await slow;
   });
 
+  it('lets background work start only after a quiet period with nothing running or waiting', async () => {
+    const a = new Admission(base);
+    let idleAt = 0;
+    const busy = Array.from({ length: 3 }, () => a.run(job({ workMs: 60 })));
+    const startedAt = performance.now();
+    const idle = a.whenIdle(50).then(() => { idleAt = performance.now(); });
+    await sleep(100);
+    // A request arriving during the quiet period starts the wait over.
+    await Promise.all(busy);
+    const lastDone = performance.now();
+    await sleep(20);
+    const late = a.run(job({ workMs: 40 }));
+    await late;
+    const lateDone = performance.now();
+    await idle;
+    assert.ok(idleAt - startedAt >= 120 + 50, 'not before the work ahead and the quiet period');
+    assert.ok(idleAt >= lateDone + 45, `idle ${(idleAt - lateDone).toFixed(0)} ms after the late job, ${(idleAt - lastDone).toFixed(0)} after the first batch`);
+    assert.equal(a.idle, true);
+  });
+
   it('frees the slot and the memory when a job throws', async () => {
     const a = new Admission({ ...base, slots: 1 });
     await assert.rejects(a.run({ ...job({ memory: 50 }), work: async () => { throw new Error('boom'); } }), /boom/);

@@ -45,7 +45,8 @@ async function filesWithTimes(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
     const path = join(e.parentPath, e.name);
-    if (e.isFile() && !relative(dir, path).startsWith('.meta')) out.set(relative(dir, path), (await stat(path)).mtimeMs);
+    // The store's own bookkeeping: sidecars, links for a file server, pending re-encodes.
+    if (e.isFile() && !/^(\.meta|\.typed|_)\//.test(relative(dir, path))) out.set(relative(dir, path), (await stat(path)).mtimeMs);
   }
   return out;
 }

@@ -35,6 +35,16 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({}, { RESIZER_SOURCES: 'x' }), (e: unknown) => e instanceof ConfigError && /RESIZER_SOURCES/.test(e.message));
   });
 
+  it('reads the background re-encode settings, and refuses a quality target outside (0.5, 1)', () => {
+    assert.equal(DEFAULTS.optimise, 'idle');
+    const c = loadConfig({ qualityTarget: '0.97' }, { RESIZER_OPTIMISE: 'off', RESIZER_PROVISIONAL_CACHE_CONTROL: 'public, max-age=60' });
+    assert.equal(c.optimise, 'off');
+    assert.equal(c.qualityTarget, 0.97);
+    assert.equal(c.provisionalCacheControl, 'public, max-age=60');
+    assert.throws(() => loadConfig({ qualityTarget: '1.5' }, {}), (e: unknown) => e instanceof ConfigError && /--quality-target/.test(e.message));
+    assert.throws(() => loadConfig({}, { RESIZER_OPTIMISE: 'later' }), (e: unknown) => e instanceof ConfigError && /RESIZER_OPTIMISE/.test(e.message));
+  });
+
   it('documents every setting with a flag and a variable', () => {
     for (const key of Object.keys(DEFAULTS)) {
       const s = SETTINGS.find((x) => x.key === key);

@@ -24,7 +24,8 @@ export async function startTestServer(
   inject: StoreOverrides & { logger?: Logger } = {},
 ): Promise<TestServer> {
   const cacheDir = await mkdtemp(join(tmpdir(), 'resizer-test-'));
-  const config: Config = { ...DEFAULTS, source: FIXTURES, cache: cacheDir, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides };
+  // The background re-encode is off unless a test asks for it: it would change bytes and ETags under other tests.
+  const config: Config = { ...DEFAULTS, source: FIXTURES, cache: cacheDir, port: 0, host: '127.0.0.1', logLevel: 'silent', optimise: 'off', ...overrides };
   const { logger = pino({ level: 'silent' }), ...stores } = inject;
   const app = await buildApp(config, logger, stores);
   const server = createHttpServer(app, pino({ level: 'silent' }));

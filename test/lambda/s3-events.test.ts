@@ -40,7 +40,8 @@ async function s3Event(file: 's3-put' | 's3-delete', encodedKey: string): Promis
 
 async function derivativeKeys(): Promise<string[]> {
   const out = await direct.send(new ListObjectsV2Command({ Bucket: DERIVATIVES }));
-  return (out.Contents ?? []).map((o) => o.Key!).sort();
+  // `_/optimise/…` are pending re-encodes, the store's bookkeeping rather than derivatives.
+  return (out.Contents ?? []).map((o) => o.Key!).filter((k) => !k.startsWith('_/')).sort();
 }
 
 async function upload(key: string): Promise<void> {

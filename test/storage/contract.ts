@@ -181,6 +181,18 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>, o
         assert.ok(![...segments].some((s) => s.includes('/')), 'a segment must be one path component');
       });
 
+      it('lists every key under a prefix, nested keys included, and nothing outside it', async () => {
+        for (const k of ['_/list/a/x y.jpg', '_/list/a/b/c.jpg', '_/list/d.webp', '_/listed-not/e.jpg']) {
+          await f.derivatives.put(k, Buffer.from(k), { contentType: 'image/jpeg' });
+        }
+        const keys: string[] = [];
+        for await (const k of f.derivatives.listKeys('_/list/')) keys.push(k);
+        assert.deepEqual(keys.sort(), ['_/list/a/b/c.jpg', '_/list/a/x y.jpg', '_/list/d.webp']);
+        const none: string[] = [];
+        for await (const k of f.derivatives.listKeys('_/nothing-here/')) none.push(k);
+        assert.deepEqual(none, []);
+      });
+
       it('deletes one derivative; deleting a missing one is fine', async () => {
         await f.derivatives.put('del-1/x y.jpg', Buffer.from('1'), { contentType: 'image/jpeg' });
         await f.derivatives.put('del-2/x y.jpg', Buffer.from('2'), { contentType: 'image/jpeg' });

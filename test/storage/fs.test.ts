@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FsDerivativeStore, FsSourceStore } from '../../src/storage/fs.js';
+import { describe, it } from 'node:test';
 import { storeContract } from './contract.js';
 
 storeContract('fs', async () => {
@@ -18,4 +20,32 @@ storeContract('fs', async () => {
     },
     close: () => rm(root, { recursive: true, force: true }),
   };
+});
+
+describe('fs typed links (what nginx serves, README, "nginx in front")', () => {
+  const exists = (p: string) => stat(p).then(() => true, () => false);
+
+  it('links final bytes at .typed/{key}.{format}, unlinks them for provisional bytes and on delete', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-typed-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      const key = '400x300,webp/2024/cat photo.jpg';
+      const typed = join(root, '.typed', `${key}.webp`);
+      await store.put(key, Buffer.from('provisional'), { contentType: 'image/webp' });
+      assert.equal(await exists(typed), false, 'provisional bytes are not for a file server');
+      await store.put(key, Buffer.from('final'), { contentType: 'image/webp', servable: true });
+      assert.equal(await readFile(typed, 'utf8'), 'final');
+      assert.equal((await stat(typed)).ino, (await stat(join(root, key))).ino, 'a hard link, not a copy');
+      await store.put(key, Buffer.from('made again'), { contentType: 'image/webp' });
+      assert.equal(await exists(typed), false, 'a file server must not keep serving replaced bytes');
+      await store.put(key, Buffer.from('final 2'), { contentType: 'image/webp', servable: true });
+      await store.delete(key);
+      assert.equal(await exists(typed), false);
+      const segments: string[] = [];
+      for await (const s of store.listSegments()) segments.push(s);
+      assert.deepEqual(segments, ['400x300,webp']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
