@@ -79,7 +79,7 @@ export function predictCost(shape: TransformShape): Cost {
     + (shape.wholeImage ? outPx * 4 : 0)
     + (shape.quarterTurn ? decodedPx * shape.channels * 0.5 : 0);
   // Entropy decoding runs over every source pixel (progressive scans several times); the rest over the shrunk ones.
-  const entropyMsPerMp = shape.source === 'jpeg' ? (shape.progressive ? 9 : 3) : shape.source === 'avif' ? 40 : 6;
+  const entropyMsPerMp = shape.source === 'jpeg' ? (shape.progressive ? 9 : 3) : shape.source === 'avif' ? 40 : shape.source === 'png' ? 12 : 6;
   // SVG is drawn in a child process: its start-up is most of the cost of a small SVG.
   const fixedMs = shape.source === 'svg' ? 250 : 2;
   const cpuMs = fixedMs + (sourcePx / MP) * entropyMsPerMp + (decodedPx / MP) * 4 + (outPx / MP) * ENCODER_MS_PER_MP[shape.format];

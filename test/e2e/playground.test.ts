@@ -37,11 +37,12 @@ describe('playground in headless Chromium', { timeout: 120_000 }, () => {
 
   /** Waits for an option set's image to be the one at `url`, fully loaded, and returns its natural size. */
   async function loaded(panel: 'a' | 'b', url: string): Promise<[number, number]> {
-    await page.waitForFunction(([sel, want]) => {
+    // Checked and read in one step in the page: a later input event may set src again between two steps.
+    const size = await page.waitForFunction(([sel, want]) => {
       const img = document.querySelector(sel) as HTMLImageElement | null;
-      return img !== null && img.src === want && img.complete && img.naturalWidth > 0;
+      return img !== null && img.src === want && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : false;
     }, [`#${panel}-image`, url] as const);
-    return page.$eval(`#${panel}-image`, (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight] as [number, number]);
+    return (await size.jsonValue()) as [number, number];
   }
 
   it('lists sources, filters them by prefix and picks one', async () => {

@@ -92,13 +92,13 @@ function hostileVariants(): string[] {
   return out;
 }
 
-/** Every file under `dir`, skipping the store's metadata tree. */
-async function files(dir: string): Promise<string[]> {
+/** Every derivative under `dir`: the store's metadata trees (`.meta`, `.typed`) and its bookkeeping (`_/`) aside. */
+async function files(dir: string, top = true): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name.startsWith('.')) continue;
+    if (e.name.startsWith('.') || (top && e.name === '_')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await files(p));
+    if (e.isDirectory()) out.push(...await files(p, false));
     else out.push(p);
   }
   return out;
