@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Admission } from './admission/admission.js';
 import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
-import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
+import { MethodNotAllowed, NotFound } from './errors/index.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
+import { accessLog } from './observe/access-log.js';
+import { requestId, type RequestRecord } from './observe/record.js';
 import type { ParseLimits } from './ops/spec.js';
 import { RESERVED_SEGMENT } from './url/path.js';
 import { parseImagePath } from './url/request.js';
@@ -27,6 +29,10 @@ export interface AppOptions extends Omit<DerivativeServiceOptions, 'needsStored'
    * (measured: admitted throughput fell to under half at 32 clients on 2 cores). Default 50 ms.
    */
   refusalHoldMs?: number;
+  /** The access log: one line per request, hits sampled to this percentage; false for none (warm-up). */
+  accessLog?: { hitPercent: number } | false;
+  /** Told about every request once it is answered (metrics). */
+  onRequest?: (r: RequestRecord) => void;
 }
 
 export interface App {
@@ -50,15 +56,28 @@ export function createApp(opts: AppOptions): App {
   // A Map: a route name comes from the URL, and must never reach Object.prototype.
   const routes = new Map<string, ServiceRoute>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
 
-  async function image(req: AppRequest, path: string, started: number): Promise<AppResponse> {
+  const log = opts.accessLog === false ? undefined : accessLog(opts.logger, opts.accessLog?.hitPercent);
+  async function image(req: AppRequest, path: string, started: number, rec: RequestRecord): Promise<AppResponse> {
     const { spec, sourceKey, key, varyAccept } = parseImagePath(path, parseLimits, req.headers.accept);
     const d = await service.get(spec, sourceKey, key, req.signal);
+    rec.queuedMs = d.queuedMs;
     if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', key, d, varyAccept);
     return imageResponse(req, d, { cacheControl: opts.cacheControl, varyAccept, started });
   }
 
+  /** Answers, then records it (access log, metrics) and returns its id in X-Request-Id. */
   async function handle(req: AppRequest): Promise<AppResponse> {
     const started = performance.now();
+    const rec: RequestRecord = { id: requestId(req.headers['x-request-id']), method: req.method, url: req.url, status: 0, durationMs: 0, bytes: 0 };
+    const res = await answer(req, started, rec);
+    res.headers['X-Request-Id'] = rec.id;
+    Object.assign(rec, { status: res.status, durationMs: performance.now() - started, cache: res.headers['X-Cache'], bytes: res.body === undefined ? 0 : Buffer.byteLength(res.body) });
+    log?.(rec);
+    opts.onRequest?.(rec);
+    return res;
+  }
+
+  async function answer(req: AppRequest, started: number, rec: RequestRecord): Promise<AppResponse> {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed('GET, HEAD');
       const path = req.url.split('?', 1)[0] ?? '/';
@@ -67,13 +86,12 @@ export function createApp(opts: AppOptions): App {
         if (!route) throw new NotFound('No such service endpoint');
         return await route(req);
       }
-      return await image(req, path, started);
+      return await image(req, path, started, rec);
     } catch (err) {
       const res = errorResponse(req, err);
-      // Every 5xx is logged with its cause; overload at warn, since bursts make it expected.
-      if (res.status >= 500 && res.status !== 503) opts.logger.error({ err, internal: internalMessage(err), url: req.url }, 'request failed');
+      // The access log carries the cause of every error (src/observe/access-log.ts).
+      rec.err = err;
       if (res.status !== 503) return res;
-      opts.logger.warn({ err, internal: internalMessage(err), url: req.url }, 'request refused');
       return hold > 0 ? new Promise((resolve) => setTimeout(resolve, hold, res)) : res;
     }
   }

@@ -1,8 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { defaultMemoryBudget } from './admission/budget.js';
-import { createApp, type App, type Logger } from './app.js';
+import { createApp, type App, type Logger, type ServiceRoute } from './app.js';
 import type { Config } from './config/index.js';
+import { offerToPrimary, scrapeViaPrimary } from './observe/cluster-metrics.js';
+import { createMetrics, storeKind, type Metrics } from './observe/metrics.js';
+import { createReadiness, type Readiness } from './observe/readiness.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
 import { playgroundRoutes } from './playground/routes.js';
@@ -30,13 +33,31 @@ export function pipelineLimits(config: Config): PipelineLimits & { maxSourceByte
   };
 }
 
+/** The app with what operating it needs: readiness (drained on shutdown) and its metrics (unless off). */
+export interface RunningApp extends App {
+  readonly readiness: Readiness;
+  readonly metrics?: Metrics;
+}
+
+export interface BuildOptions {
+  /** False: no access log (warm-up, whose output is its progress). */
+  accessLog?: boolean;
+  /** A cluster worker: /_/metrics answers the sum over every worker, gathered by the primary. */
+  clusterWorker?: boolean;
+}
+
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
-export async function buildApp(config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}): Promise<App> {
+export async function buildApp(
+  config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}, build: BuildOptions = {},
+): Promise<RunningApp> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
   const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config));
-  return createApp({
+  const derivatives = stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config));
+  const metrics = config.metrics === 'on' ? createMetrics() : undefined;
+  const readiness = createReadiness({ sources, derivatives, logger });
+  const app = createApp({
     sources,
-    derivatives: stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config)),
+    derivatives,
     limits: pipelineLimits(config),
     cacheControl: config.cacheControl,
     admission: {
@@ -54,6 +75,24 @@ export async function buildApp(config: Config, logger: Logger = pino({ level: co
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
-    serviceRoutes: config.playground === 'on' ? playgroundRoutes(sources, config) : {},
+    serviceRoutes: {
+      ...(config.playground === 'on' ? playgroundRoutes(sources, config) : {}),
+      readyz: readiness.route,
+      // With --metrics-port, metrics are only on that port (src/server/ops-server.ts).
+      ...(metrics && config.metricsPort === 0 ? { metrics: metricsRoute(metrics, build.clusterWorker ?? false) } : {}),
+    },
+    observer: metrics?.observer({ source: storeKind(sources.description), derivatives: storeKind(derivatives?.description) }),
+    onRequest: metrics ? (r) => metrics.request(r) : undefined,
+    accessLog: build.accessLog === false ? false : { hitPercent: config.logHitPercent },
   });
+  metrics?.watch(app);
+  if (metrics && build.clusterWorker) offerToPrimary(metrics.registry, () => readiness.isReady());
+  return Object.assign(app, { readiness, metrics });
+}
+
+function metricsRoute(metrics: Metrics, clusterWorker: boolean): ServiceRoute {
+  return async () => {
+    const text = clusterWorker ? await scrapeViaPrimary() : await metrics.registry.metrics();
+    return { status: 200, headers: { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }, body: text };
+  };
 }

@@ -159,7 +159,7 @@ export async function warmCommand(args: WarmArgs, flags: Partial<Record<keyof Co
   }
   const sources = await openSourceStore(config.source, s3SettingsOf(config));
   // Logs go to stderr with the progress; stdout keeps the summary alone.
-  const app = await buildApp(config, pino({ level: config.logLevel }, pino.destination(2)), { sources });
+  const app = await buildApp(config, pino({ level: config.logLevel }, pino.destination(2)), { sources }, { accessLog: false });
   const progress = createProgress(process.stderr, { label: 'warm' });
   const started = Date.now();
   let result: WarmResult;

@@ -65,6 +65,10 @@ const schema = v.object({
   s3TimeoutMs: intIn(100, 600000),
   s3MaxAttempts: intIn(1, 10),
   playground: oneOf(['on', 'off']),
+  metrics: oneOf(['on', 'off']),
+  metricsPort: intIn(0, 65535),
+  drainTimeoutSeconds: intIn(0, 3600),
+  logHitPercent: intIn(0, 100),
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -128,6 +132,12 @@ export const DEFAULTS: Config = {
   s3MaxAttempts: 3,
   // On for people trying resizer out; it lists the source store, so a production deployment turns it off.
   playground: 'on',
+  metrics: 'on',
+  // 0: /_/metrics on the serving port. Another port keeps metrics off a public listener.
+  metricsPort: 0,
+  // Kubernetes' default grace period is 30 s: 20 s of drain leaves room to exit before SIGKILL.
+  drainTimeoutSeconds: 20,
+  logHitPercent: 100,
 };
 
 export const SETTINGS: Setting[] = [
@@ -160,6 +170,10 @@ export const SETTINGS: Setting[] = [
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'RESIZER_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (MinIO, Ceph, emulators)', boolean: true },
   { key: 's3TimeoutMs', flag: '--s3-timeout-ms', env: 'RESIZER_S3_TIMEOUT_MS', help: 'deadline of one S3 operation, retries included (504 past it)' },
   { key: 's3MaxAttempts', flag: '--s3-max-attempts', env: 'RESIZER_S3_MAX_ATTEMPTS', help: 'attempts per S3 operation, with backoff between them' },
+  { key: 'metrics', flag: '--metrics', env: 'RESIZER_METRICS', help: 'on|off: Prometheus metrics at /_/metrics' },
+  { key: 'metricsPort', flag: '--metrics-port', env: 'RESIZER_METRICS_PORT', help: 'serve /metrics (and /_/metrics) on this port of --host instead of the serving port (0: the serving port)' },
+  { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'RESIZER_DRAIN_TIMEOUT', help: 'seconds requests in flight and queued may take to finish after SIGTERM/SIGINT' },
+  { key: 'logHitPercent', flag: '--log-hit-percent', env: 'RESIZER_LOG_HIT_PERCENT', help: 'percentage of cache hits written to the access log (misses and errors always are)' },
   { key: 'playground', flag: '--playground', env: 'RESIZER_PLAYGROUND', help: 'on|off: the page at /_/playground to try options on, and the source listing at /_/sources it uses' },
 ];
 

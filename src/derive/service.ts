@@ -35,12 +35,26 @@ export interface DerivativeServiceOptions {
    */
   needsStored: boolean;
   logger: Logger;
+  /** Told what each request found and how long the slow steps took (metrics); optional, never throws back. */
+  observer?: DeriveObserver;
+}
+
+/** Hooks for metrics, so that derive/ stays free of any metrics library. Durations in seconds. */
+export interface DeriveObserver {
+  /** Where a lookup found the derivative: the in-memory hot set, the store, or nowhere (a transform follows). */
+  lookup?(found: 'memory' | 'store' | 'miss'): void;
+  sourceRead?(seconds: number, ok: boolean): void;
+  /** One transform, by its output's content type. */
+  transform?(contentType: string, seconds: number): void;
+  storeWrite?(seconds: number, ok: boolean): void;
 }
 
 export interface Derivative extends StoredDerivative {
   cache: 'HIT' | 'MISS';
   /** In the derivative store (a failed write leaves it in this response only). */
   stored: boolean;
+  /** Milliseconds the transform waited in admission (reading the source included); misses only. */
+  queuedMs?: number;
 }
 
 export interface DeriveStats {
@@ -74,10 +88,15 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
   const { sources, derivatives, limits, logger } = opts;
+  const observer: DeriveObserver = opts.observer ?? {};
+  const since = (t: number) => (performance.now() - t) / 1000;
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
-    if (inMemory) return inMemory;
+    if (inMemory) {
+      observer.lookup?.('memory');
+      return inMemory;
+    }
     if (!derivatives) return null;
     let stored: StoredDerivative | null;
     try {
@@ -88,22 +107,34 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       return null;
     }
     if (!stored) return null;
+    observer.lookup?.('store');
     const served = asServed(stored);
     hot.set(key, served);
     return served;
   }
 
   async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative> {
+    const asked = performance.now();
+    let queuedMs = 0;
     const { source, image } = await admission.run({
       signal,
       read: async () => {
-        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal });
+        const t = performance.now();
+        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
+          observer.sourceRead?.(since(t), false);
+          throw err;
+        });
+        observer.sourceRead?.(since(t), true);
         return { source: read, header: await inspect(read.body, limits) };
       },
       price: ({ source: read, header }) => ({ ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
       work: async ({ source: read, header }) => {
         stats.transforms++;
-        return { source: read, image: await render(read.body, spec, limits, header) };
+        const t = performance.now();
+        queuedMs = t - asked;
+        const image = await render(read.body, spec, limits, header);
+        observer.transform?.(image.contentType, since(t));
+        return { source: read, image };
       },
     });
     const created = creationTime();
@@ -111,15 +142,18 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made);
     if (stored || !opts.needsStored) hot.set(key, made);
-    return { ...made, cache: 'MISS', stored };
+    return { ...made, cache: 'MISS', stored, queuedMs };
   }
 
   async function store(key: string, d: StoredDerivative): Promise<boolean> {
     if (!derivatives) return false;
+    const t = performance.now();
     try {
       await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: opts.cacheControl, metadata: d.metadata });
+      observer.storeWrite?.(since(t), true);
       return true;
     } catch (err) {
+      observer.storeWrite?.(since(t), false);
       // The client still gets its image; the next request will try to store it again.
       logger.error({ err, key }, 'derivative write failed');
       return false;
@@ -136,6 +170,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         return { ...found, cache: 'HIT', stored: true };
       }
       stats.misses++;
+      observer.lookup?.('miss');
       const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared), signal);
       return value;
     },
