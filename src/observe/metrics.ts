@@ -58,6 +58,8 @@ export function createMetrics(): Metrics {
   const sourceRead = new Histogram({ name: 'resizer_source_read_duration_seconds', help: 'Source reads, by store kind and outcome', labelNames: ['store', 'outcome'], buckets: ioBuckets, ...on });
   const storeWrite = new Histogram({ name: 'resizer_store_write_duration_seconds', help: 'Derivative writes, by store kind and outcome', labelNames: ['store', 'outcome'], buckets: ioBuckets, ...on });
 
+  // 1 per process: summed over --workers, it says how many answered the scrape.
+  new Gauge({ name: 'resizer_processes', help: 'Serving processes that answered this scrape', ...on }).set(1);
   // Read at scrape time from the admission itself: no bookkeeping on the request path.
   const sum = (f: (a: Admission) => number) => watched.reduce((n, w) => n + f(w.admission), 0);
   new Gauge({ name: 'resizer_admission_in_flight', help: 'Transforms on the CPU now', ...on, collect() { this.set(sum((a) => a.active)); } });
