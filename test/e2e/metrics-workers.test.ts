@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { describe, it } from 'node:test';
+import { getFresh } from '../helpers/fresh.js';
 import { parseExposition, total } from '../helpers/prom.js';
 import { freePort, startServerProcess } from '../helpers/process.js';
-
-/** One request on a connection of its own, so that node:cluster hands successive ones to different workers. */
-function getFresh(url: string): Promise<{ status: number; body: string; pid?: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).end();
-  });
-}
 
 describe('metrics with --workers 2', () => {
   for (const where of ['the serving port', 'the ops port (--metrics-port)']) {
@@ -25,7 +13,7 @@ describe('metrics with --workers 2', () => {
         const scrapeUrl = ops.length ? `${await opsUrl(srv.log)}/metrics` : `${srv.url}/_/metrics`;
         await bothWorkersUp(scrapeUrl);
         for (let i = 0; i < 8; i++) assert.equal((await getFresh(`${srv.url}/${20 + i}x/dice.png`)).status, 200);
-        const s = parseExposition((await getFresh(scrapeUrl)).body);
+        const s = parseExposition((await getFresh(scrapeUrl)).body.toString());
         // Round-robin gave each worker some of the 8: one worker's own count would be less than 8.
         assert.equal(total(s, 'resizer_requests_total', { status: '2xx', cache: 'miss' }), 8);
         assert.equal(total(s, 'resizer_transform_duration_seconds_count', { format: 'png' }), 8);
@@ -47,7 +35,7 @@ async function bothWorkersUp(scrapeUrl: string): Promise<void> {
   let seen = 0;
   for (let i = 0; i < 200; i++) {
     const res = await getFresh(scrapeUrl);
-    if (res.status === 200) seen = total(parseExposition(res.body), 'resizer_processes');
+    if (res.status === 200) seen = total(parseExposition(res.body.toString()), 'resizer_processes');
     if (seen === 2) return;
     await new Promise((r) => setTimeout(r, 25));
   }
