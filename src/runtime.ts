@@ -44,6 +44,24 @@ export interface BuildOptions {
   accessLog?: boolean;
   /** A cluster worker: /_/metrics answers the sum over every worker, gathered by the primary. */
   clusterWorker?: boolean;
+  /** False: leave crash leftovers in the derivative store alone (one-shot tools). */
+  sweep?: boolean;
+}
+
+/** A temp file older than this belongs to no live writer (a write takes milliseconds). */
+export const ORPHAN_AGE_MS = 60_000;
+
+/**
+ * Temp files orphaned by a crash are removed in the background at start (those older than a minute: another
+ * server sharing the folder may be writing), and hourly after, which also catches the ones that were too young.
+ */
+function sweepNowAndHourly(store: DerivativeStore, logger: Logger): void {
+  const sweep = () => store.sweep?.(ORPHAN_AGE_MS).then(
+    (n) => { if (n) logger.info({ removed: n, store: store.description }, 'removed temp files left by a crash'); },
+    (err: unknown) => logger.warn({ err, store: store.description }, 'sweeping temp files failed'),
+  );
+  void sweep();
+  setInterval(sweep, 3_600_000).unref();
 }
 
 /** Builds the app from a config: the one wiring shared by the server, the Lambda handler and the CLI tools. */
@@ -86,6 +104,7 @@ export async function buildApp(
     accessLog: build.accessLog === false ? false : { hitPercent: config.logHitPercent },
   });
   metrics?.watch(app);
+  if (derivatives?.sweep && build.sweep !== false) sweepNowAndHourly(derivatives, logger);
   if (metrics && build.clusterWorker) offerToPrimary(metrics.registry, () => readiness.isReady());
   return Object.assign(app, { readiness, metrics });
 }

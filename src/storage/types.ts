@@ -80,4 +80,9 @@ export interface DerivativeStore {
   delete(key: string): Promise<void>;
   /** The distinct first path segments present (the transform segments), for purging every derivative of a source. */
   listSegments(): AsyncIterable<string>;
+  /**
+   * Removes what a crashed writer left behind (temp files older than `olderThanMs`); returns how many. Optional:
+   * stores whose writes are atomic by themselves (S3) have nothing to sweep.
+   */
+  sweep?(olderThanMs: number): Promise<number>;
 }
