@@ -1,5 +1,6 @@
 import { Admission, type AdmissionOptions } from '../admission/admission.js';
 import { predictCost } from '../admission/cost.js';
+import { ResizerError } from '../errors/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { describeTransform, inspect, render } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
@@ -43,7 +44,8 @@ export interface DerivativeServiceOptions {
 export interface DeriveObserver {
   /** Where a lookup found the derivative: the in-memory hot set, the store, or nowhere (a transform follows). */
   lookup?(found: 'memory' | 'store' | 'miss'): void;
-  sourceRead?(seconds: number, ok: boolean): void;
+  /** `rejected`: the store answered, but no (a missing or too large source); `error`: the store failed. */
+  sourceRead?(seconds: number, outcome: 'ok' | 'rejected' | 'error'): void;
   /** One transform, by its output's content type. */
   transform?(contentType: string, seconds: number): void;
   storeWrite?(seconds: number, ok: boolean): void;
@@ -121,10 +123,10 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       read: async () => {
         const t = performance.now();
         const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
-          observer.sourceRead?.(since(t), false);
+          observer.sourceRead?.(since(t), err instanceof ResizerError && err.status < 500 ? 'rejected' : 'error');
           throw err;
         });
-        observer.sourceRead?.(since(t), true);
+        observer.sourceRead?.(since(t), 'ok');
         return { source: read, header: await inspect(read.body, limits) };
       },
       price: ({ source: read, header }) => ({ ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),

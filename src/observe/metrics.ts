@@ -55,7 +55,7 @@ export function createMetrics(): Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], ...on,
   });
   const ioBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-  const sourceRead = new Histogram({ name: 'resizer_source_read_duration_seconds', help: 'Source reads, by store kind and outcome', labelNames: ['store', 'outcome'], buckets: ioBuckets, ...on });
+  const sourceRead = new Histogram({ name: 'resizer_source_read_duration_seconds', help: 'Source reads, by store kind and outcome (ok; rejected: missing or too large; error: the store failed)', labelNames: ['store', 'outcome'], buckets: ioBuckets, ...on });
   const storeWrite = new Histogram({ name: 'resizer_store_write_duration_seconds', help: 'Derivative writes, by store kind and outcome', labelNames: ['store', 'outcome'], buckets: ioBuckets, ...on });
 
   // 1 per process: summed over --workers, it says how many answered the scrape.
@@ -85,7 +85,7 @@ export function createMetrics(): Metrics {
     registry,
     observer: (kinds) => ({
       lookup: (found) => lookups.inc({ result: found }),
-      sourceRead: (s, ok) => sourceRead.observe({ store: kinds.source, outcome: ok ? 'ok' : 'error' }, s),
+      sourceRead: (s, outcome) => sourceRead.observe({ store: kinds.source, outcome }, s),
       transform: (contentType, s) => transform.observe({ format: formatOf(contentType) }, s),
       storeWrite: (s, ok) => storeWrite.observe({ store: kinds.derivatives, outcome: ok ? 'ok' : 'error' }, s),
     }),

@@ -44,7 +44,7 @@ describe('/_/metrics', () => {
     assert.equal(moved('resizer_transform_duration_seconds_count', { format: 'png' }), 1);
     assert.equal(moved('resizer_transform_duration_seconds_count', { format: 'webp' }), 1);
     assert.equal(moved('resizer_source_read_duration_seconds_count', { store: 'fs', outcome: 'ok' }), 2);
-    assert.equal(moved('resizer_source_read_duration_seconds_count', { store: 'fs', outcome: 'error' }), 1);
+    assert.equal(moved('resizer_source_read_duration_seconds_count', { store: 'fs', outcome: 'rejected' }), 1);
     assert.equal(moved('resizer_store_write_duration_seconds_count', { store: 'fs', outcome: 'ok' }), 2);
     assert.ok(moved('resizer_response_bytes_total') > 100);
 
