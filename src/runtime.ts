@@ -105,7 +105,7 @@ export async function buildApp(
   });
   metrics?.watch(app);
   if (derivatives?.sweep && build.sweep !== false) sweepNowAndHourly(derivatives, logger);
-  if (metrics && build.clusterWorker) offerToPrimary(metrics.registry, () => readiness.isReady());
+  if (build.clusterWorker) offerToPrimary(metrics?.registry, () => readiness.isReady());
   return Object.assign(app, { readiness, metrics });
 }
 

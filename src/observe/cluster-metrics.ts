@@ -14,10 +14,12 @@ export const SCRAPE_TIMEOUT_MS = 5000;
 
 interface Message { type?: string; id?: number; text?: string; error?: string; ready?: boolean }
 
-/** In a worker: answers the primary's requests for this registry (prom-client registers the listener). */
-export function offerToPrimary(registry: Registry, isReady: () => Promise<boolean>): void {
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
+/** In a worker: answers the primary's requests for this registry (prom-client's listener) and for readiness. */
+export function offerToPrimary(registry: Registry | undefined, isReady: () => Promise<boolean>): void {
+  if (registry) {
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+  }
   process.on('message', (m: Message) => {
     if (m?.type !== READY_ASK) return;
     isReady().then((ready) => process.send?.({ type: READY_ANSWER, id: m.id, ready }), () => process.send?.({ type: READY_ANSWER, id: m.id, ready: false }));
