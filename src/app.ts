@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { Admission } from './admission/admission.js';
 import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
 import { MethodNotAllowed, NotFound } from './errors/index.js';
+import { createRefusalPolicy } from './http/refusals.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
-import { accessLog } from './observe/access-log.js';
-import { requestId, type RequestRecord } from './observe/record.js';
+import { redactUrl } from './observe/access-log.js';
+import { finishRecord, startRecord, type RequestRecord } from './observe/record.js';
 import type { ParseLimits } from './ops/spec.js';
 import { RESERVED_SEGMENT } from './url/path.js';
+import { RequestGate } from './url/gate.js';
 import { parseImagePath } from './url/request.js';
 
 export type { AppRequest, AppResponse } from './http/headers.js';
@@ -26,12 +28,12 @@ export interface AppOptions extends Omit<DerivativeServiceOptions, 'needsStored'
   /**
    * A 503 is held this long before it is answered. Refusing is cheap but not free: a client that retries at once
    * in a tight loop would otherwise turn refusals into a busy loop that takes CPU from the admitted transforms
-   * (measured: admitted throughput fell to under half at 32 clients on 2 cores). Default 50 ms.
+   * (measured: admitted throughput fell to under half at 32 clients on 2 cores). Default 25 ms.
    */
   refusalHoldMs?: number;
-  /** The access log: one line per request, hits sampled to this percentage; false for none (warm-up). */
-  accessLog?: { hitPercent: number } | false;
-  /** Told about every request once it is answered (metrics). */
+  /** Signatures, presets and size rules (src/url/gate.ts); absent: every well-formed request passes. */
+  gate?: RequestGate;
+  /** Told about every request once it is answered (the access log, metrics). */
   onRequest?: (r: RequestRecord) => void;
 }
 
@@ -43,36 +45,35 @@ export interface App {
   purge(sourceKey: string): Promise<string[]>;
 }
 
-export const DEFAULT_REFUSAL_HOLD_MS = 50;
+export const DEFAULT_REFUSAL_HOLD_MS = 25;
 
 const healthz: ServiceRoute = async () => textResponse(200, 'ok\n');
 
 /** The request handler: routes, asks the derivative service, and is the one place that speaks HTTP semantics. */
 export function createApp(opts: AppOptions): App {
   const redirect = opts.delivery === 'redirect';
-  const hold = opts.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS;
+  const refusals = createRefusalPolicy(opts.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS, opts.logger);
   const service = createDerivativeService({ ...opts, revalidateSeconds: opts.revalidateSeconds ?? 0, needsStored: redirect });
   const parseLimits: ParseLimits = { maxOutputWidth: opts.limits.maxOutputWidth, maxOutputHeight: opts.limits.maxOutputHeight };
+  const gate = opts.gate ?? new RequestGate(parseLimits);
   // A Map: a route name comes from the URL, and must never reach Object.prototype.
   const routes = new Map<string, ServiceRoute>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
 
-  const log = opts.accessLog === false ? undefined : accessLog(opts.logger, opts.accessLog?.hitPercent);
   async function image(req: AppRequest, path: string, started: number, rec: RequestRecord): Promise<AppResponse> {
-    const { spec, sourceKey, key, varyAccept } = parseImagePath(path, parseLimits, req.headers.accept);
+    // Signature, presets and size rules are checked in the gate, before any I/O.
+    const { spec, sourceKey, key, varyAccept } = parseImagePath(path, gate, req.headers.accept);
     const d = await service.get(spec, sourceKey, key, req.signal);
     rec.queuedMs = d.queuedMs;
-    if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', key, d, varyAccept);
+    // d.key, not key: a box the source fits in is stored under the size-free key (effective-size dedup).
+    if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', d.key, d, varyAccept);
     return imageResponse(req, d, { cacheControl: opts.cacheControl, varyAccept, started });
   }
 
   /** Answers, then records it (access log, metrics) and returns its id in X-Request-Id. */
   async function handle(req: AppRequest): Promise<AppResponse> {
     const started = performance.now();
-    const rec: RequestRecord = { id: requestId(req.headers['x-request-id']), method: req.method, url: req.url, status: 0, durationMs: 0, bytes: 0 };
-    const res = await answer(req, started, rec);
-    res.headers['X-Request-Id'] = rec.id;
-    Object.assign(rec, { status: res.status, durationMs: performance.now() - started, cache: res.headers['X-Cache'], bytes: res.body === undefined ? 0 : Buffer.byteLength(res.body) });
-    log?.(rec);
+    const rec = startRecord(req);
+    const res = finishRecord(rec, await answer(req, started, rec), started);
     opts.onRequest?.(rec);
     return res;
   }
@@ -89,10 +90,9 @@ export function createApp(opts: AppOptions): App {
       return await image(req, path, started, rec);
     } catch (err) {
       const res = errorResponse(req, err);
-      // The access log carries the cause of every error (src/observe/access-log.ts).
+      // The access log carries every error's cause; refusals are logged summarised instead (src/http/refusals.ts).
       rec.err = err;
-      if (res.status !== 503) return res;
-      return hold > 0 ? new Promise((resolve) => setTimeout(resolve, hold, res)) : res;
+      return res.status === 503 ? refusals.answer(res, err, redactUrl(req.url)) : res;
     }
   }
 

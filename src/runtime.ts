@@ -2,14 +2,18 @@ import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { defaultMemoryBudget } from './admission/budget.js';
 import { createApp, type App, type Logger, type ServiceRoute } from './app.js';
+import { accessRulesOf } from './config/access.js';
 import type { Config } from './config/index.js';
+import { accessLog } from './observe/access-log.js';
 import { offerToPrimary, scrapeViaPrimary } from './observe/cluster-metrics.js';
 import { createMetrics, storeKind, type Metrics } from './observe/metrics.js';
+import type { RequestRecord } from './observe/record.js';
 import { createReadiness, type Readiness } from './observe/readiness.js';
+import { RequestGate } from './url/gate.js';
 import type { PipelineLimits } from './pipeline/limits.js';
 import { configureSharp } from './pipeline/sharp-setup.js';
 import { playgroundRoutes } from './playground/routes.js';
-import { openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
+import { httpSourceOptionsOf, openDerivativeStore, openSourceStore, s3SettingsOf } from './storage/open.js';
 import type { DerivativeStore, SourceStore } from './storage/types.js';
 
 /** Stores built elsewhere (tests pointing at an emulator), instead of the ones the config names. */
@@ -69,7 +73,7 @@ export async function buildApp(
   config: Config, logger: Logger = pino({ level: config.logLevel }), stores: StoreOverrides = {}, build: BuildOptions = {},
 ): Promise<RunningApp> {
   configureSharp({ transforms: config.concurrency, cores: availableParallelism() });
-  const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config));
+  const sources = stores.sources ?? await openSourceStore(config.source, s3SettingsOf(config), httpSourceOptionsOf(config));
   const derivatives = stores.derivatives !== undefined ? stores.derivatives : await openDerivativeStore(config.cache, s3SettingsOf(config));
   const metrics = config.metrics === 'on' ? createMetrics() : undefined;
   const readiness = createReadiness({ sources, derivatives, logger });
@@ -93,20 +97,31 @@ export async function buildApp(
     delivery: config.delivery,
     publicBase: config.publicBase,
     revalidateSeconds: config.revalidateSeconds,
+    failureTtlSeconds: config.failureTtlSeconds,
+    gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config)),
     serviceRoutes: {
-      ...(config.playground === 'on' ? playgroundRoutes(sources, config) : {}),
+      // The production profile turns the playground off: it lists the sources and makes any size on demand.
+      ...(config.playground === 'on' && !config.production ? playgroundRoutes(sources, config) : {}),
       readyz: readiness.route,
       // With --metrics-port, metrics are only on that port (src/server/ops-server.ts).
       ...(metrics && config.metricsPort === 0 ? { metrics: metricsRoute(metrics, build.clusterWorker ?? false) } : {}),
     },
     observer: metrics?.observer({ source: storeKind(sources.description), derivatives: storeKind(derivatives?.description) }),
-    onRequest: metrics ? (r) => metrics.request(r) : undefined,
-    accessLog: build.accessLog === false ? false : { hitPercent: config.logHitPercent },
+    onRequest: requestObserver(build.accessLog === false ? undefined : accessLog(logger, config.logHitPercent), metrics),
   });
   metrics?.watch(app);
   if (derivatives?.sweep && build.sweep !== false) sweepNowAndHourly(derivatives, logger);
   if (build.clusterWorker) offerToPrimary(metrics?.registry, () => readiness.isReady());
   return Object.assign(app, { readiness, metrics });
+}
+
+/** The access log and the metrics, each told about every request (either may be off). */
+function requestObserver(log: ((r: RequestRecord) => void) | undefined, metrics: Metrics | undefined): ((r: RequestRecord) => void) | undefined {
+  if (!log && !metrics) return undefined;
+  return (r) => {
+    log?.(r);
+    metrics?.request(r);
+  };
 }
 
 function metricsRoute(metrics: Metrics, clusterWorker: boolean): ServiceRoute {

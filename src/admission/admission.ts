@@ -52,7 +52,6 @@ type State = 'read-wait' | 'reading' | 'ready' | 'running';
 
 interface Entry {
   state: State;
-  deadline: number;
   price?: Price;
   started?: number;
   /** Bytes this entry holds against the budget now. */
@@ -118,11 +117,14 @@ export class Admission {
   async run<S, T>(job: Job<S, T>): Promise<T> {
     if (job.signal?.aborted) throw new ClientGone();
     this.refuseIfOverloaded();
-    const entry: Entry = { state: 'read-wait', deadline: performance.now() + this.opts.queueTimeoutMs, heldBytes: 0 };
+    const entry: Entry = { state: 'read-wait', heldBytes: 0 };
     this.entries.push(entry);
     const onAbort = () => this.cancel(entry, new ClientGone());
     job.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => this.cancel(entry, this.busy()), this.opts.queueTimeoutMs);
+    // A waiter that has not started by the deadline less its own transform cannot answer in time: it is let go
+    // then (503), so that what is served is served within the deadline.
+    const startBy = Math.max(this.opts.queueTimeoutMs / 2, this.opts.queueTimeoutMs - this.serviceMs);
+    const timer = setTimeout(() => this.cancel(entry, this.busy()), startBy);
     try {
       this.pump();
       if (entry.state === 'read-wait') await this.turn(entry);
@@ -149,7 +151,8 @@ export class Admission {
   }
 
   private refuseIfOverloaded(): void {
-    const wait = this.estimatedWaitMs();
+    // The deadline bounds the answer, not only the wait: the request's own transform must fit in it too.
+    const wait = this.estimatedWaitMs() + (this.running >= this.opts.slots ? this.serviceMs : 0);
     // The queue holds queueSize beyond the slots: a request that could start at once is never refused by count.
     if (this.entries.length >= this.opts.slots + this.opts.queueSize || wait > this.opts.queueTimeoutMs) {
       this.stats.refused++;
@@ -211,7 +214,10 @@ export class Admission {
   private pump(): void {
     for (const e of this.entries) {
       if (e.cancelled) continue;
-      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency) {
+      // Reads are bounded by their own concurrency and by the budget: no new source comes in while the bytes
+      // already held fill it (unless nothing at all is in flight).
+      const room = this.heldBytes < this.opts.memoryBudgetBytes || (this.running === 0 && this.reading === 0);
+      if (e.state === 'read-wait' && this.reading < this.opts.readConcurrency && room) {
         e.state = 'reading';
         this.reading++;
         e.wake?.();

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { derivativeKey } from '../keys/index.js';
 import type { Config } from '../config/index.js';
 import { ResizerError } from '../errors/index.js';
-import { openDerivativeStore, openSourceStore, s3SettingsOf } from '../storage/open.js';
+import { httpSourceOptionsOf, openDerivativeStore, openSourceStore, s3SettingsOf } from '../storage/open.js';
 import type { DerivativeStore, SourceStore } from '../storage/types.js';
 import { encodeKey } from '../url/path.js';
 import { configOrExitCode } from './load-config.js';
@@ -122,7 +122,7 @@ export async function infoCommand(key: string, json: boolean, flags: Partial<Rec
   if (typeof config === 'number') return config;
   const settings = s3SettingsOf(config);
   try {
-    const report = await describeSource(key, await openSourceStore(config.source, settings), await openDerivativeStore(config.cache, settings), config.maxSourceBytes);
+    const report = await describeSource(key, await openSourceStore(config.source, settings, httpSourceOptionsOf(config)), await openDerivativeStore(config.cache, settings), config.maxSourceBytes);
     console.log(json ? JSON.stringify(report, null, 2) : text(report));
     return 0;
   } catch (err) {

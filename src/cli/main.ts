@@ -8,6 +8,7 @@ import { purge } from './purge.js';
 import { infoCommand } from './info.js';
 import { warmCommand } from './warm.js';
 import { gatherFromWorkers } from '../observe/cluster-metrics.js';
+import { sign } from './sign.js';
 import { isClusterWorker, onPrimaryDrain, superviseWorkers, workerShare } from '../server/cluster.js';
 import { drainer, drainOnSignals } from '../server/drain.js';
 import { createHttpServer, listen } from '../server/http.js';
@@ -20,7 +21,10 @@ function camel(flag: string): string {
 /** Adds every config setting as a flag whose help names its variable and default. */
 function addSettings(cmd: Command): Command {
   for (const s of SETTINGS) {
-    cmd.addOption(new Option(`${s.flag} ${s.boolean ? '[value]' : '<value>'}`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`));
+    const option = new Option(`${s.flag} ${s.boolean ? '[value]' : '<value>'}`, `${s.help} [env ${s.env}, default ${JSON.stringify(DEFAULTS[s.key])}]`);
+    const joiner = s.repeatable;
+    if (joiner) option.argParser((value: string, previous: string | undefined) => (previous === undefined ? value : `${previous}${joiner}${value}`));
+    cmd.addOption(option);
   }
   return cmd;
 }
@@ -63,6 +67,12 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .option('--json', 'machine-readable output'))
     .action(async (key: string, opts: Record<string, string>) => {
       exitCode = await infoCommand(key, Boolean(opts.json), flagsOf(opts));
+    });
+  addSettings(program.command('sign').argument('<path>', 'request path, e.g. /300x200,webp/2024/06/cat.jpg')
+    .option('--expires-in <seconds>', 'the signed URL is refused this many seconds from now')
+    .description('print the path signed with the first signing key (docs/url-api.md)'))
+    .action((path: string, opts: Record<string, string>) => {
+      exitCode = sign(path, flagsOf(opts), opts.expiresIn);
     });
   program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
 

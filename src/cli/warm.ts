@@ -4,7 +4,7 @@ import type { App } from '../app.js';
 import type { Config } from '../config/index.js';
 import { ResizerError } from '../errors/index.js';
 import { buildApp } from '../runtime.js';
-import { openSourceStore, s3SettingsOf } from '../storage/open.js';
+import { httpSourceOptionsOf, openSourceStore, s3SettingsOf } from '../storage/open.js';
 import type { SourceStore } from '../storage/types.js';
 import { buildSegment, parseSegment } from '../url/segment.js';
 import { encodeKey } from '../url/path.js';
@@ -157,9 +157,11 @@ export async function warmCommand(args: WarmArgs, flags: Partial<Record<keyof Co
     console.error(`resizer: ${err.message}`);
     return 2;
   }
-  const sources = await openSourceStore(config.source, s3SettingsOf(config));
+  const sources = await openSourceStore(config.source, s3SettingsOf(config), httpSourceOptionsOf(config));
+  // The operator's own tool: URL signing and size rules are for the public, not for warm-up.
+  const open: Config = { ...config, signingKeys: '', signingKeyFile: '', presetsOnly: false, allowedWidths: '', allowedHeights: '', allowedSegments: '' };
   // Logs go to stderr with the progress; stdout keeps the summary alone.
-  const app = await buildApp(config, pino({ level: config.logLevel }, pino.destination(2)), { sources }, { accessLog: false });
+  const app = await buildApp(open, pino({ level: config.logLevel }, pino.destination(2)), { sources }, { accessLog: false });
   const progress = createProgress(process.stderr, { label: 'warm' });
   const started = Date.now();
   let result: WarmResult;

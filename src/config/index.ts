@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as v from 'valibot';
 import { isS3Location, parseS3Location } from '../storage/s3-settings.js';
+import { accessProblems } from './access.js';
 
 /**
  * One typed config, from env and flags (flags win). Every field names the flag and variable it comes from,
@@ -13,6 +14,8 @@ export interface Setting {
   help: string;
   /** A switch: the bare flag means true (`--s3-force-path-style`); env takes true/false/1/0. */
   boolean?: true;
+  /** The flag may be given more than once; its values are joined with this separator (the variable's own). */
+  repeatable?: string;
 }
 
 const cores = Math.max(1, availableParallelism());
@@ -52,6 +55,7 @@ const schema = v.object({
   memoryBudgetMb: intIn(0, 1024 * 1024),
   readConcurrency: intIn(0, 1024),
   transformTimeoutSeconds: intIn(1, 3600),
+  failureTtlSeconds: intIn(0, 86400),
   svg: oneOf(['on', 'off']),
   maxSvgBytes: intIn(1, 2 ** 31),
   maxFrames: intIn(1, 100000),
@@ -69,6 +73,17 @@ const schema = v.object({
   metricsPort: intIn(0, 65535),
   drainTimeoutSeconds: intIn(0, 3600),
   logHitPercent: intIn(0, 100),
+  signingKeys: v.string(),
+  signingKeyFile: v.string(),
+  presets: v.string(),
+  allowedWidths: v.pipe(v.string(), v.check((t) => /^\s*(\d{1,5}\s*(,\s*\d{1,5}\s*)*)?$/.test(t), 'expected comma-separated whole numbers')),
+  allowedHeights: v.pipe(v.string(), v.check((t) => /^\s*(\d{1,5}\s*(,\s*\d{1,5}\s*)*)?$/.test(t), 'expected comma-separated whole numbers')),
+  allowedSegments: v.string(),
+  presetsOnly: onOff,
+  production: onOff,
+  httpSourceHosts: v.string(),
+  httpSourceAllowLoopback: onOff,
+  httpSourceTimeoutMs: intIn(100, 600000),
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -93,6 +108,7 @@ function crossChecks(c: Config): Array<[keyof Config, string]> {
     const problem = s3LocationProblem(c[key]);
     if (problem) problems.push([key, problem]);
   }
+  problems.push(...accessProblems(c));
   return problems;
 }
 
@@ -118,6 +134,9 @@ export const DEFAULTS: Config = {
   // 0: twice the transform slots.
   readConcurrency: 0,
   transformTimeoutSeconds: 20,
+  // Long enough that a flood of one poisonous URL costs one transform per interval, short enough that a fixed
+  // source is picked up without a purge.
+  failureTtlSeconds: 30,
   svg: 'on',
   maxSvgBytes: 1024 * 1024,
   maxFrames: 200,
@@ -138,6 +157,17 @@ export const DEFAULTS: Config = {
   // Kubernetes' default grace period is 30 s: 20 s of drain leaves room to exit before SIGKILL.
   drainTimeoutSeconds: 20,
   logHitPercent: 100,
+  signingKeys: '',
+  signingKeyFile: '',
+  presets: '',
+  allowedWidths: '',
+  allowedHeights: '',
+  allowedSegments: '',
+  presetsOnly: false,
+  production: false,
+  httpSourceHosts: '',
+  httpSourceAllowLoopback: false,
+  httpSourceTimeoutMs: 10_000,
 };
 
 export const SETTINGS: Setting[] = [
@@ -157,7 +187,8 @@ export const SETTINGS: Setting[] = [
   { key: 'queueTimeoutMs', flag: '--queue-timeout-ms', env: 'RESIZER_QUEUE_TIMEOUT_MS', help: 'deadline of a waiting request: refused (503) at arrival if its estimated wait is longer' },
   { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'RESIZER_MEMORY_BUDGET_MB', help: 'MiB that transforms in flight may use, by their predicted peak (0: 0.75 x cgroup limit or RAM, minus baseline and hot set)' },
   { key: 'readConcurrency', flag: '--read-concurrency', env: 'RESIZER_READ_CONCURRENCY', help: 'sources read (or read ahead) at once, outside the CPU slots (0: twice --concurrency)' },
-  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform may take before libvips stops it (422)' },
+  { key: 'transformTimeoutSeconds', flag: '--transform-timeout', env: 'RESIZER_TRANSFORM_TIMEOUT', help: 'seconds one transform (decode, resize, encode) may take (422 after)' },
+  { key: 'failureTtlSeconds', flag: '--failure-ttl-seconds', env: 'RESIZER_FAILURE_TTL_SECONDS', help: 'seconds a failed derivative answers its error again without a new transform (0: off)' },
   { key: 'svg', flag: '--svg', env: 'RESIZER_SVG', help: 'on|off: rasterise SVG sources (off: 415)' },
   { key: 'maxSvgBytes', flag: '--max-svg-bytes', env: 'RESIZER_MAX_SVG_BYTES', help: 'largest SVG source, in bytes (413 above)' },
   { key: 'maxFrames', flag: '--max-frames', env: 'RESIZER_MAX_FRAMES', help: 'most frames of an animated output (422 above)' },
@@ -175,6 +206,17 @@ export const SETTINGS: Setting[] = [
   { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'RESIZER_DRAIN_TIMEOUT', help: 'seconds requests in flight and queued may take to finish after SIGTERM/SIGINT' },
   { key: 'logHitPercent', flag: '--log-hit-percent', env: 'RESIZER_LOG_HIT_PERCENT', help: 'percentage of cache hits written to the access log (misses and errors always are)' },
   { key: 'playground', flag: '--playground', env: 'RESIZER_PLAYGROUND', help: 'on|off: the page at /_/playground to try options on, and the source listing at /_/sources it uses' },
+  { key: 'signingKeys', flag: '--signing-key', env: 'RESIZER_SIGNING_KEYS', help: 'HMAC key for signed URLs, 16+ characters; repeat (or comma-separate) for rotation: the first signs, all verify', repeatable: ',' },
+  { key: 'signingKeyFile', flag: '--signing-key-file', env: 'RESIZER_SIGNING_KEY_FILE', help: 'file of signing keys, one a line (added after --signing-key)' },
+  { key: 'presets', flag: '--preset', env: 'RESIZER_PRESETS', help: 'named transform, e.g. thumb=150x150,cover,webp; repeat (or ;-separate) for more', repeatable: ';' },
+  { key: 'allowedWidths', flag: '--allowed-widths', env: 'RESIZER_ALLOWED_WIDTHS', help: 'widths unsigned URLs may ask for, comma-separated (with fit, format and quality)' },
+  { key: 'allowedHeights', flag: '--allowed-heights', env: 'RESIZER_ALLOWED_HEIGHTS', help: 'heights unsigned URLs may ask for, comma-separated' },
+  { key: 'allowedSegments', flag: '--allowed-segments', env: 'RESIZER_ALLOWED_SEGMENTS', help: 'whole option segments unsigned URLs may ask for, ;-separated', repeatable: ';' },
+  { key: 'presetsOnly', flag: '--presets-only', env: 'RESIZER_PRESETS_ONLY', help: 'unsigned URLs must name a preset', boolean: true },
+  { key: 'httpSourceHosts', flag: '--http-source-hosts', env: 'RESIZER_HTTP_SOURCE_HOSTS', help: 'more hosts an http(s) --source may read from or redirect to, comma-separated (its own host always)' },
+  { key: 'httpSourceAllowLoopback', flag: '--http-source-allow-loopback', env: 'RESIZER_HTTP_SOURCE_ALLOW_LOOPBACK', help: 'let the http(s) --source host resolve to loopback (local development and tests only)', boolean: true },
+  { key: 'httpSourceTimeoutMs', flag: '--http-source-timeout-ms', env: 'RESIZER_HTTP_SOURCE_TIMEOUT_MS', help: 'deadline of one read from an http(s) --source, redirects included (504 past it)' },
+  { key: 'production', flag: '--production', env: 'RESIZER_PRODUCTION', help: 'refuse to start without a signing key, presets-only mode or an allowlist, and turn the playground off (also NODE_ENV=production)', boolean: true },
 ];
 
 export class ConfigError extends Error {}
@@ -201,6 +243,8 @@ export function loadConfig(
   const stray = Object.keys(env).filter((k) => k.startsWith('RESIZER_') && !known.has(k));
   if (stray.length) throw new ConfigError(`Unknown variable ${stray.join(', ')} (see resizer --help)`);
 
+  // NODE_ENV=production turns the production profile on as --production does (a flag set to false wins).
+  if (env.NODE_ENV === 'production' && origin.production === undefined) { raw.production = true; origin.production = 'NODE_ENV'; }
   const parsed = v.safeParse(schema, raw);
   const problems: Array<[string, string]> = parsed.success
     ? crossChecks(parsed.output)

@@ -1,11 +1,16 @@
 import { Admission, type AdmissionOptions } from '../admission/admission.js';
 import { predictCost } from '../admission/cost.js';
 import { ResizerError } from '../errors/index.js';
+import { derivativeKey } from '../keys/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
-import { describeTransform, inspect, render } from '../pipeline/index.js';
+import { describeTransform, inspect, render, type Rendered } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
 import { contentEtag } from '../storage/content-hash.js';
-import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
+import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from '../storage/types.js';
+import { buildSegment } from '../url/segment.js';
+import { Deadline } from './deadline.js';
+import { aliasFromHeader, AliasMemory } from './effective-size.js';
+import { FailureMemory } from './failure-memory.js';
 import { HotSet } from './hot-set.js';
 import { asServed, creationTime, derivativeMetadata } from './metadata.js';
 import { purgeDerivatives } from './purge.js';
@@ -36,6 +41,8 @@ export interface DerivativeServiceOptions {
    */
   needsStored: boolean;
   logger: Logger;
+  /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
+  failureTtlSeconds?: number;
   /** Told what each request found and how long the slow steps took (metrics); optional, never throws back. */
   observer?: DeriveObserver;
 }
@@ -52,6 +59,8 @@ export interface DeriveObserver {
 }
 
 export interface Derivative extends StoredDerivative {
+  /** Where it is stored: the key asked for, or the size-free key it is the same image as (effective-size dedup). */
+  key: string;
   cache: 'HIT' | 'MISS';
   /** In the derivative store (a failed write leaves it in this response only). */
   stored: boolean;
@@ -85,7 +94,10 @@ export interface DerivativeService {
  */
 export function createDerivativeService(opts: DerivativeServiceOptions): DerivativeService {
   const admission = new Admission(opts.admission);
-  const flights = new SingleFlight<Derivative>();
+  const flights = new SingleFlight<Derivative | { aliasOf: CanonicalSpec }>();
+  const aliases = new AliasMemory();
+  const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
+  const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
   const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
@@ -115,10 +127,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     return served;
   }
 
-  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative> {
+  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative | { aliasOf: CanonicalSpec }> {
+    // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
+    const deadline = new Deadline<{ alias: CanonicalSpec } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
-    const { source, image } = await admission.run({
+    const result = await deadline.answer(admission.run({
       signal,
       read: async () => {
         const t = performance.now();
@@ -127,24 +141,32 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
           throw err;
         });
         observer.sourceRead?.(since(t), 'ok');
-        return { source: read, header: await inspect(read.body, limits) };
+        const header = await inspect(read.body, limits);
+        // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
+        return { source: read, header, alias: aliasFromHeader(spec, header) };
       },
-      price: ({ source: read, header }) => ({ ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
-      work: async ({ source: read, header }) => {
+      price: ({ source: read, header, alias }) => (alias
+        ? { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 }
+        : { ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
+      work: ({ source: read, header, alias }) => {
+        if (alias) return Promise.resolve({ alias });
         stats.transforms++;
         const t = performance.now();
         queuedMs = t - asked;
-        const image = await render(read.body, spec, limits, header);
-        observer.transform?.(image.contentType, since(t));
-        return { source: read, image };
+        return deadline.hold(render(read.body, spec, limits, header).then((image) => {
+          observer.transform?.(image.contentType, since(t));
+          return { source: read, image };
+        }));
       },
-    });
+    }));
+    if ('alias' in result) return { aliasOf: result.alias };
+    const { source, image } = result;
     const created = creationTime();
     const metadata = derivativeMetadata(source.etag, created);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made);
     if (stored || !opts.needsStored) hot.set(key, made);
-    return { ...made, cache: 'MISS', stored, queuedMs };
+    return { ...made, key, cache: 'MISS', stored, queuedMs };
   }
 
   async function store(key: string, d: StoredDerivative): Promise<boolean> {
@@ -162,23 +184,36 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     }
   }
 
+  async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal): Promise<Derivative> {
+    const alias = aliases.get(key);
+    if (alias) return get(alias.spec, sourceKey, alias.key, signal);
+    const found = await lookup(key);
+    if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
+      stats.hits++;
+      return { ...found, key, cache: 'HIT', stored: true };
+    }
+    stats.misses++;
+    observer.lookup?.('miss');
+    // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
+    failures.check(key);
+    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
+    if ('aliasOf' in value) {
+      // The box does not constrain this source: the image is the size-free one, stored once under its key.
+      const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
+      aliases.set(key, target);
+      return get(target.spec, sourceKey, target.key, signal);
+    }
+    return value;
+  }
+
   return {
     stats,
     admission,
-    async get(spec, sourceKey, key, signal) {
-      const found = await lookup(key);
-      if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
-        stats.hits++;
-        return { ...found, cache: 'HIT', stored: true };
-      }
-      stats.misses++;
-      observer.lookup?.('miss');
-      const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared), signal);
-      return value;
-    },
+    get,
     async purge(sourceKey) {
       const keys = derivatives ? await purgeDerivatives(derivatives, sourceKey) : [];
       for (const k of keys) hot.delete(k);
+      aliases.clear();
       return keys;
     },
   };

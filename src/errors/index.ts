@@ -50,6 +50,10 @@ export function quote(input: unknown): string {
 export class BadRequest extends ResizerError {
   constructor(message: string, options?: ErrorOptions) { super(400, message, {}, options); }
 }
+/** Not signed, badly signed or expired, or not an allowed preset or size (src/url/gate.ts). */
+export class Forbidden extends ResizerError {
+  constructor(message: string) { super(403, message); }
+}
 export class NotFound extends ResizerError {
   constructor(message = 'Not found') { super(404, message); }
 }
@@ -84,6 +88,8 @@ export class ServiceUnavailable extends ResizerError {
 export class GatewayTimeout extends ResizerError {
   constructor(message: string, options?: ErrorOptions) { super(504, message, {}, options); }
 }
+/** A transform (not a store) ran out of time: a property of the image, not of the load, so 422 like main's libvips timeouts. */
+export class TransformTimeout extends Unprocessable {}
 
 /** sharp's phrasing, so every validation message reads the same way. */
 export function expected(what: string, forWhat: string, received: unknown): string {

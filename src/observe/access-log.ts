@@ -26,10 +26,12 @@ function redactText(text: string, url: string): string {
 /**
  * One JSON line per request (pino). Hits can be sampled (`hitPercent`), since at thousands per second they are most
  * of the log and the least interesting; misses, errors and service endpoints are always logged. Errors carry their
- * internal cause; server faults log at error, overload at warn (bursts make it expected).
+ * internal cause; server faults log at error. 503s are the exception: under a storm a line each would cost more
+ * than the refusal, so src/http/refusals.ts logs them summarised, and the metrics count every one.
  */
 export function accessLog(logger: AccessLogger, hitPercent = 100): (r: RequestRecord) => void {
   return (r) => {
+    if (r.status === 503) return;
     const hit = r.cache === 'HIT' && r.status < 400;
     if (hit && hitPercent < 100 && Math.random() * 100 >= hitPercent) return;
     const line: Record<string, unknown> = {
@@ -43,8 +45,7 @@ export function accessLog(logger: AccessLogger, hitPercent = 100): (r: RequestRe
       queuedMs: r.queuedMs === undefined ? undefined : Math.round(r.queuedMs),
     };
     if (r.err !== undefined && r.status >= 400) line.internal = redactText(internalMessage(r.err), r.url);
-    if (r.status >= 500 && r.status !== 503) logger.error(line, 'request failed');
-    else if (r.status === 503) logger.warn(line, 'request refused');
+    if (r.status >= 500) logger.error(line, 'request failed');
     else logger.info(line, 'request');
   };
 }

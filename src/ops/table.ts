@@ -139,16 +139,20 @@ export const sizeOp: OpDef = {
 
 export const fitOp = keywords({ name: 'fit', field: 'fit', words: identity<Fit>(FITS) });
 
-const gravityAliases: Record<string, Gravity> = {
-  centre: 'center', top: 'north', bottom: 'south', left: 'west', right: 'east',
-  'top-left': 'northwest', 'top-right': 'northeast', 'bottom-left': 'southwest', 'bottom-right': 'southeast',
-};
+// A Map, not an object literal: a token is user input, and `constructor` or `__proto__` must not find
+// Object.prototype's members (they were accepted as positions, or crashed the request with a 500).
+// The entries are kept as an array too: the edge function's stand-in Map has get/has but no iterators.
+const GRAVITY_ALIASES: ReadonlyArray<readonly [string, Gravity]> = [
+  ['centre', 'center'], ['top', 'north'], ['bottom', 'south'], ['left', 'west'], ['right', 'east'],
+  ['top-left', 'northwest'], ['top-right', 'northeast'], ['bottom-left', 'southwest'], ['bottom-right', 'southeast'],
+];
+const gravityAliases = new Map<string, Gravity>(GRAVITY_ALIASES);
 
 const fraction = decimalRange(0, 1);
 
 export const positionOp: OpDef = {
   name: 'position',
-  aliases: [...Object.keys(gravityAliases), 'smart'],
+  aliases: [...GRAVITY_ALIASES.map(([alias]) => alias), 'smart'],
   parse(token) {
     const named = keywordPosition(token);
     if (named) return { position: named };
@@ -170,7 +174,7 @@ function keywordPosition(token: string): Exclude<Position, object> | undefined {
   if ((GRAVITIES as readonly string[]).includes(token)) return token as Gravity;
   if (token === 'attention' || token === 'entropy') return token;
   if (token === 'smart') return 'attention';
-  return gravityAliases[token];
+  return gravityAliases.get(token);
 }
 
 export const enlargeOp = flag('enlarge', 'enlarge', ['upscale']);

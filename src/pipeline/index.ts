@@ -1,5 +1,5 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { PayloadTooLarge, ResizerError, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
+import { PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
@@ -27,16 +27,13 @@ const NOT_DECODABLE: Partial<Record<SourceFormat, string>> = {
   unknown: 'Unsupported image format',
 };
 
-/** SVG's nominal resolution; a larger density rasterises it larger, sharp instead of enlarged. */
-const SVG_DPI = 72;
-const MAX_DENSITY = 100_000;
-
 /** Reads the header only: dimensions, frames, format. Refuses what the limits or libvips cannot take. */
 export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ meta: Metadata; source: SourceFormat }> {
   const source = sniff(input);
   const refusal = NOT_DECODABLE[source];
   if (refusal) throw new UnsupportedMediaType(refusal);
-  if (source === 'svg') refuseSvg(input, limits);
+  // The SVG's header is read by the child process that draws it, under its time and memory bounds.
+  if (source === 'svg') return { meta: refuseSvg(input, limits), source };
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -52,10 +49,13 @@ export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ 
 }
 
 /** SVG is a program more than a picture: its cost follows its text, so it is bounded by bytes (and by the timeout). */
-function refuseSvg(input: Buffer, limits: PipelineLimits): void {
+function refuseSvg(input: Buffer, limits: PipelineLimits): Metadata {
   if (!limits.svg) throw new UnsupportedMediaType('SVG sources are switched off on this server');
   const max = limits.maxSvgBytes;
   if (input.length > max) throw new PayloadTooLarge(`SVG source is ${input.length} bytes, over the limit of ${max}`);
+  // What the rest of the pipeline asks of an SVG's header: one page, drawn with alpha, no EXIF orientation.
+  // Its size is unknown here (admission prices an SVG as one pixel; the raster's size is bounded by the pixel limit).
+  return { format: 'svg', pages: 1, hasAlpha: true } as Metadata;
 }
 
 export type Inspected = Awaited<ReturnType<typeof inspect>>;
@@ -100,7 +100,7 @@ export async function render(input: Buffer, spec: CanonicalSpec, limits: Pipelin
   const format = outputFormatOf(spec, header);
   const animated = animates(spec, meta, format, limits);
   try {
-    const { open, size } = source === 'svg' ? await openSvg(input, spec, meta, limits) : openImage(input, meta, limits, animated);
+    const { open, size } = source === 'svg' ? await openSvg(input, spec, limits) : openImage(input, meta, limits, animated);
     const work = spec.trim ? await trimmedSize(open, spec, limits) : orientedSize(size, meta, spec);
     const plan = planRender(spec, work, format, animated ? meta.pages ?? 1 : 1, limits);
     let img = open().timeout({ seconds: limits.timeoutSeconds });
@@ -127,11 +127,11 @@ function openImage(input: Buffer, meta: Metadata, limits: PipelineLimits, animat
 }
 
 /** SVG is drawn in a child process with a hard time limit; the pipeline then works on its pixels. */
-async function openSvg(input: Buffer, spec: TransformSpec, meta: Metadata, limits: PipelineLimits): Promise<Opened> {
-  const density = svgDensity(spec, pageSize(meta), limits);
+async function openSvg(input: Buffer, spec: TransformSpec, limits: PipelineLimits): Promise<Opened> {
+  const grow = spec.fit === 'cover' || spec.fit === 'outside' || spec.fit === 'fill';
   let raster: Raster;
   try {
-    raster = await rasteriseSvg(input, density, limits.maxInputPixels, limits.timeoutSeconds);
+    raster = await rasteriseSvg(input, { box: deviceBox(spec), grow }, limits.maxInputPixels, limits.timeoutSeconds);
   } catch (err) {
     throw decodeError(err);
   }
@@ -154,12 +154,12 @@ function animates(spec: TransformSpec, meta: Metadata, format: OutputFormat, lim
   return true;
 }
 
-function pageSize(meta: Metadata): Size {
+export function pageSize(meta: Metadata): Size {
   return { width: meta.width ?? 1, height: meta.pageHeight ?? meta.height ?? 1 };
 }
 
 /** The source's size as the URL sees it: EXIF orientation applied, then the requested quarter turn. */
-function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
+export function orientedSize(size: Size, meta: Metadata, spec: TransformSpec): Size {
   const swapExif = (meta.orientation ?? 1) >= 5;
   const swapTurn = spec.rotate === 90 || spec.rotate === 270;
   return swapExif !== swapTurn ? { width: size.height, height: size.width } : size;
@@ -171,22 +171,6 @@ async function trimmedSize(open: () => Sharp, spec: TransformSpec, limits: Pipel
   if (spec.rotate === 90 || spec.rotate === 270) img = img.rotate(spec.rotate);
   const { info } = await img.trim().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height };
-}
-
-/**
- * The density at which to rasterise an SVG so it is as large as the box needs (at most the input pixel
- * limit): a vector source is never upscaled from its nominal size.
- */
-function svgDensity(spec: TransformSpec, nominal: Size, limits: PipelineLimits): number {
-  const box = deviceBox(spec);
-  const ratios = [box.width && box.width / nominal.width, box.height && box.height / nominal.height].filter((r): r is number => !!r);
-  if (!ratios.length) return SVG_DPI;
-  const wanted = spec.fit === 'cover' || spec.fit === 'outside' || spec.fit === 'fill' ? Math.max(...ratios) : Math.min(...ratios);
-  const fits = Math.sqrt(limits.maxInputPixels / (nominal.width * nominal.height));
-  let scale = Math.min(wanted, fits, MAX_DENSITY / SVG_DPI);
-  // librsvg rounds the rasterised size; stay under the pixel limit whichever way it rounds.
-  while (scale > 1 && Math.ceil(nominal.width * scale) * Math.ceil(nominal.height * scale) > limits.maxInputPixels) scale *= 0.999;
-  return scale <= 1 ? SVG_DPI : SVG_DPI * scale;
 }
 
 const WHITE: RGBA = { r: 255, g: 255, b: 255, alpha: 1 };
@@ -223,7 +207,7 @@ export function decodeError(err: unknown): ResizerError {
   if (err instanceof ResizerError) return err;
   const message = err instanceof Error ? err.message : String(err);
   // A property of the image, not of the load: retrying will not help, so not a 503.
-  if (/timeout/i.test(message)) return new Unprocessable('Image took too long to process', { cause: err });
+  if (/timeout/i.test(message)) return new TransformTimeout('Image took too long to process', { cause: err });
   if (/unsupported image format/i.test(message)) return new UnsupportedMediaType('Unsupported image format', { cause: err });
   if (/pixel limit/i.test(message)) return new Unprocessable('Image is over the pixel limit', { cause: err });
   return new Unprocessable('Image could not be decoded', { cause: err, detail: message.split('\n')[0]?.slice(0, 160) });

@@ -1,14 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App, AppRequest, AppResponse, Logger } from '../app.js';
+import { clientErrorResponse, originForm } from './client-error.js';
+
+export interface HttpServerOptions {
+  /** Time a client has to send its headers (408 after); Node's check runs every connectionsCheckingIntervalMs. */
+  headersTimeoutMs?: number;
+  connectionsCheckingIntervalMs?: number;
+}
 
 /** The Node HTTP adapter: translates to and from the app's transport-neutral types, nothing else. */
-export function createHttpServer(app: App, logger: Logger): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+export function createHttpServer(app: App, logger: Logger, opts: HttpServerOptions = {}): Server {
+  const headersTimeout = opts.headersTimeoutMs ?? 20_000;
+  const server = createServer({
+    keepAliveTimeout: 65_000,
+    requestTimeout: Math.max(60_000, headersTimeout),
+    headersTimeout,
+    connectionsCheckingInterval: opts.connectionsCheckingIntervalMs ?? 30_000,
+  }, (req, res) => {
     serve(app, req, res, logger);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(clientErrorResponse(err.code));
   });
   return server;
 }
@@ -19,7 +32,7 @@ function serve(app: App, req: IncomingMessage, res: ServerResponse, logger: Logg
   res.once('close', () => { if (!res.writableFinished) gone.abort(); });
   const appReq: AppRequest = {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    url: originForm(req.url ?? '/'),
     headers: req.headers as Record<string, string | undefined>,
     signal: gone.signal,
   };

@@ -1,8 +1,9 @@
 import { derivativeKey } from '../keys/index.js';
 import { negotiateFormat } from '../ops/auto-format.js';
-import type { CanonicalSpec, ParseLimits } from '../ops/spec.js';
-import { encodeKey, splitPath } from './path.js';
-import { buildSegment, parseSegment } from './segment.js';
+import type { CanonicalSpec } from '../ops/spec.js';
+import type { RequestGate } from './gate.js';
+import { encodeKey } from './path.js';
+import { buildSegment } from './segment.js';
 
 export interface ImageRequest {
   spec: CanonicalSpec;
@@ -14,12 +15,13 @@ export interface ImageRequest {
 }
 
 /**
- * A request path (still percent-encoded, no query) to what it asks for. `auto` becomes the concrete format
- * before the key is built: one derivative per format chosen.
+ * A request path (still percent-encoded, no query) to what it asks for, through the gate (signature, presets,
+ * size rules; src/url/gate.ts). `auto` becomes the concrete format before the key is built: one derivative per
+ * format chosen.
  */
-export function parseImagePath(path: string, limits: ParseLimits, accept: string | undefined): ImageRequest {
-  const { segment, key: sourceKey } = splitPath(path);
-  const { spec, varyAccept } = negotiateFormat(parseSegment(segment, limits), accept);
+export function parseImagePath(path: string, gate: RequestGate, accept: string | undefined): ImageRequest {
+  const { spec: requested, sourceKey } = gate.parse(path);
+  const { spec, varyAccept } = negotiateFormat(requested, accept);
   return { spec, sourceKey, key: derivativeKey(buildSegment(spec), sourceKey), varyAccept };
 }
 

@@ -1,16 +1,18 @@
 // Honest statuses: a server fault is a logged 500 with no detail for the client, and a broken cache folder is a
-// logged miss, never a 503 with Retry-After. Permissions bind only a non-root process, so the server runs as
-// `nobody` when the tests run as root.
+// logged miss, never a 503 with Retry-After. Permissions do not bind root, so when the tests run as root the
+// server runs without the capabilities that override them (setpriv), still as root, so it can read its own files.
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { BIN, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { sourceDir } from '../helpers/sources.js';
 
-const NOBODY = { uid: 65534, gid: 65534 };
-const asUser = userInfo().uid === 0 ? NOBODY : undefined;
+const DROP = '-dac_override,-dac_read_search';
+const command = userInfo().uid === 0
+  ? ['setpriv', `--bounding-set=${DROP}`, `--inh-caps=${DROP}`, process.execPath, BIN]
+  : [process.execPath, BIN];
 
 describe('statuses of storage faults', () => {
   let src: string;
@@ -22,7 +24,6 @@ describe('statuses of storage faults', () => {
     await chmod(join(src, 'ro'), 0o755);
     await chmod(join(src, 'secret.png'), 0o000);
     cache = await mkdtemp(join(tmpdir(), 'resizer-cache-'));
-    if (asUser) await chown(cache, asUser.uid, asUser.gid);
     // A derivative nobody can read, as left by another user or a bad restore.
     await mkdir(join(cache, '20x'));
     await writeFile(join(cache, '20x', 'cached.png'), 'x');
@@ -30,7 +31,7 @@ describe('statuses of storage faults', () => {
     // A segment folder the server cannot write into.
     await mkdir(join(cache, '30x', 'ro'), { recursive: true });
     await chmod(join(cache, '30x', 'ro'), 0o555);
-    srv = await startServerProcess(['--source', src, '--cache', cache, '--port', '0', '--log-level', 'info'], {}, undefined, asUser);
+    srv = await startServerProcess(['--source', src, '--cache', cache, '--port', '0', '--log-level', 'info'], {}, command);
   });
   after(async () => {
     await srv.stop();

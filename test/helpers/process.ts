@@ -18,14 +18,13 @@ export interface ServerProcess {
 
 /** Starts the built `resizer serve` as a real process and waits for its "listening" log line. */
 export async function startServerProcess(
-  args: string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, BIN], user?: { uid: number; gid: number },
+  args: string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, BIN],
 ): Promise<ServerProcess> {
   const [exe, ...pre] = command as [string, ...string[]];
   const child = spawn(exe, [...pre, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...user,
   });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => { stdout += c; });
