@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -269,7 +269,8 @@ function markdown(r: SoakResult, o: SoakOptions, svgName: string): string {
 
 \`npm run soak\` (\`bench/soak.ts\`) ran the built server (\`bin/resizer serve\`, default settings, \`--playground off --log-hit-percent 10\`)
 for ${(o.seconds / 60).toFixed(1)} minutes at ${o.rate} requests/s offered (open loop) on this machine, and sampled it every
-${o.sampleEveryMs / 1000} s. Written by the script on ${new Date().toISOString().slice(0, 10)}.
+${o.sampleEveryMs / 1000} s. Written by the script on ${new Date().toISOString().slice(0, 10)}; the machine's load average at the end was
+${loadavg().map((l) => l.toFixed(1)).join(', ')} (other work shares this 2-core machine: latencies are the machine's, not the server's alone).
 
 Traffic: ${o.sources ?? 200} sources (${SOURCE_FILES.length} kinds of file: PNG, JPEG baseline and progressive, WebP, animated GIF), a
 catalogue of ${(o.sources ?? 200) * COMMON_WIDTHS.length} popular derivatives asked for by a Zipf law (s = 1.1); ${((o.missShare ?? 0.03) * 100).toFixed(0)} % fresh misses
