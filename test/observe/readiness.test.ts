@@ -14,7 +14,8 @@ describe('/_/healthz and /_/readyz', () => {
   let w: S3World;
   let srv: TestServer;
   before(async () => {
-    w = await startS3World({ timeoutMs: 600, maxAttempts: 1 });
+    // A generous deadline: a busy machine must not turn the first (cold) check into "unreachable".
+    w = await startS3World({ timeoutMs: 3000, maxAttempts: 1 });
     srv = await startTestServer({}, { sources: w.sources, derivatives: w.derivatives });
   });
   after(async () => { await srv.close(); await w.close(); });
@@ -31,6 +32,7 @@ describe('/_/healthz and /_/readyz', () => {
 
   it('S3 down: 503 naming the store, healthz still 200; checks shared and cached; back to 200 once S3 answers', async () => {
     assert.deepEqual(await status(`${srv.url}/_/readyz`), [200, 'ready\n']);
+    // Reset at once: an unreachable store fails fast, not at the deadline.
     w.proxy.inject({ kind: 'reset' });
     const seen = w.proxy.seen.length;
     // Within the cache window the last answer stands, and costs the stores nothing.
