@@ -2,9 +2,11 @@ import { performance } from 'node:perf_hooks';
 import type { Admission } from './admission/admission.js';
 import type { Optimiser } from './derive/optimise.js';
 import { createDerivativeService, type DerivativeServiceOptions, type DeriveStats } from './derive/service.js';
-import { internalMessage, MethodNotAllowed, NotFound } from './errors/index.js';
+import { MethodNotAllowed, NotFound } from './errors/index.js';
 import { createRefusalPolicy } from './http/refusals.js';
 import { errorResponse, imageResponse, redirectResponse, textResponse, type AppRequest, type AppResponse } from './http/headers.js';
+import { redactUrl } from './observe/access-log.js';
+import { finishRecord, startRecord, type RequestRecord } from './observe/record.js';
 import type { ParseLimits } from './ops/spec.js';
 import { RESERVED_SEGMENT } from './url/path.js';
 import { RequestGate } from './url/gate.js';
@@ -32,6 +34,8 @@ export interface AppOptions extends Omit<DerivativeServiceOptions, 'needsStored'
   refusalHoldMs?: number;
   /** Signatures, presets and size rules (src/url/gate.ts); absent: every well-formed request passes. */
   gate?: RequestGate;
+  /** Told about every request once it is answered (the access log, metrics). */
+  onRequest?: (r: RequestRecord) => void;
 }
 
 export interface App {
@@ -58,17 +62,26 @@ export function createApp(opts: AppOptions): App {
   // A Map: a route name comes from the URL, and must never reach Object.prototype.
   const routes = new Map<string, ServiceRoute>([['healthz', healthz], ...Object.entries(opts.serviceRoutes ?? {})]);
 
-  async function image(req: AppRequest, path: string, started: number): Promise<AppResponse> {
+  async function image(req: AppRequest, path: string, started: number, rec: RequestRecord): Promise<AppResponse> {
     // Signature, presets and size rules are checked in the gate, before any I/O.
     const { spec, sourceKey, key, varyAccept } = parseImagePath(path, gate, req.headers.accept);
     const d = await service.get(spec, sourceKey, key, req.signal);
+    rec.queuedMs = d.queuedMs;
     // d.key, not key: a box the source fits in is stored under the size-free key (effective-size dedup).
     if (redirect && d.stored) return redirectResponse(opts.publicBase ?? '', d.key, d, varyAccept);
     return imageResponse(req, d, { cacheControl: d.cacheControl, varyAccept, started });
   }
 
+  /** Answers, then records it (access log, metrics) and returns its id in X-Request-Id. */
   async function handle(req: AppRequest): Promise<AppResponse> {
     const started = performance.now();
+    const rec = startRecord(req);
+    const res = finishRecord(rec, await answer(req, started, rec), started);
+    opts.onRequest?.(rec);
+    return res;
+  }
+
+  async function answer(req: AppRequest, started: number, rec: RequestRecord): Promise<AppResponse> {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed('GET, HEAD');
       const path = req.url.split('?', 1)[0] ?? '/';
@@ -77,12 +90,12 @@ export function createApp(opts: AppOptions): App {
         if (!route) throw new NotFound('No such service endpoint');
         return await route(req);
       }
-      return await image(req, path, started);
+      return await image(req, path, started, rec);
     } catch (err) {
       const res = errorResponse(req, err);
-      // Every 5xx is logged with its cause; refusals at warn and summarised (src/http/refusals.ts).
-      if (res.status >= 500 && res.status !== 503) opts.logger.error({ err, internal: internalMessage(err), url: req.url }, 'request failed');
-      return res.status === 503 ? refusals.answer(res, err, req.url) : res;
+      // The access log carries every error's cause; refusals are logged summarised instead (src/http/refusals.ts).
+      rec.err = err;
+      return res.status === 503 ? refusals.answer(res, err, redactUrl(req.url)) : res;
     }
   }
 

@@ -7,9 +7,12 @@ import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
 import { infoCommand } from './info.js';
 import { warmCommand } from './warm.js';
+import { gatherFromWorkers } from '../observe/cluster-metrics.js';
 import { sign } from './sign.js';
-import { isClusterWorker, superviseWorkers, workerShare } from '../server/cluster.js';
+import { isClusterWorker, onPrimaryDrain, superviseWorkers, workerShare } from '../server/cluster.js';
+import { drainer, drainOnSignals } from '../server/drain.js';
 import { createHttpServer, listen } from '../server/http.js';
+import { createOpsServer } from '../server/ops-server.js';
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -92,18 +95,37 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
     return 2;
   }
   const logger = pino({ level: config.logLevel });
-  if (config.workers > 1 && !isClusterWorker()) {
-    await superviseWorkers(config.workers, logger);
+  const worker = isClusterWorker();
+  if (config.workers > 1 && !worker) {
+    // The primary serves the ops port: metrics summed over the workers, readiness of them all.
+    const gathered = config.metrics === 'on' || config.metricsPort ? gatherFromWorkers() : undefined;
+    let stopping = false;
+    const ops = gathered && config.metricsPort ? createOpsServer({
+      metrics: config.metrics === 'on' ? async () => ({ contentType: gathered.contentType, text: await gathered.metrics() }) : undefined,
+      ready: async () => !stopping && gathered.ready(),
+    }, logger) : undefined;
+    await superviseWorkers(config.workers, logger, config.drainTimeoutSeconds * 1000, () => { stopping = true; });
+    if (ops) logOps(logger, await listen(ops, config.metricsPort, config.host));
     return undefined;
   }
-  const app = await buildApp(workerShare(config, config.workers), logger);
+  const app = await buildApp(workerShare(config, config.workers), logger, {}, { clusterWorker: worker });
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
   logger.info({ source: config.source, cache: config.cache, memoryBudgetMb: Math.round(app.admission.opts.memoryBudgetBytes / 2 ** 20) }, `resizer listening on http://${addr.address}:${addr.port}`);
-  const stop = () => server.close(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const { metrics } = app;
+  const ops = config.metricsPort && !worker ? createOpsServer({
+    metrics: metrics ? async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) : undefined,
+    ready: () => app.readiness.isReady(),
+  }, logger) : undefined;
+  if (ops) logOps(logger, await listen(ops, config.metricsPort, config.host));
+  const d = drainer(server, { timeoutMs: config.drainTimeoutSeconds * 1000, readiness: app.readiness, logger, after: ops ? [ops] : [] });
+  drainOnSignals(d);
+  if (worker) onPrimaryDrain(() => d.start('primary'));
   return undefined;
+}
+
+function logOps(logger: { info(obj: object, msg?: string): void }, addr: { address: string; port: number }): void {
+  logger.info({ port: addr.port }, `ops endpoints (metrics, healthz, readyz) on http://${addr.address}:${addr.port}`);
 }
 
 /** A local source must exist before the server starts, or every request would be a confusing 404. */

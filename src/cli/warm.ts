@@ -161,7 +161,7 @@ export async function warmCommand(args: WarmArgs, flags: Partial<Record<keyof Co
   // The operator's own tool: URL signing and size rules are for the public, not for warm-up.
   const open: Config = { ...config, signingKeys: '', signingKeyFile: '', presetsOnly: false, allowedWidths: '', allowedHeights: '', allowedSegments: '' };
   // Logs go to stderr with the progress; stdout keeps the summary alone.
-  const app = await buildApp(open, pino({ level: config.logLevel }, pino.destination(2)), { sources });
+  const app = await buildApp(open, pino({ level: config.logLevel }, pino.destination(2)), { sources }, { accessLog: false });
   const progress = createProgress(process.stderr, { label: 'warm' });
   const started = Date.now();
   let result: WarmResult;

@@ -1,5 +1,6 @@
 import { Admission, type AdmissionOptions } from '../admission/admission.js';
 import { predictCost } from '../admission/cost.js';
+import { ResizerError } from '../errors/index.js';
 import { derivativeKey } from '../keys/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { describeTransform, inspect, render, type Rendered } from '../pipeline/index.js';
@@ -46,6 +47,19 @@ export interface DerivativeServiceOptions {
   logger: Logger;
   /** Seconds a failed derivative key answers its error again without a transform (0: never remembered). */
   failureTtlSeconds?: number;
+  /** Told what each request found and how long the slow steps took (metrics); optional, never throws back. */
+  observer?: DeriveObserver;
+}
+
+/** Hooks for metrics, so that derive/ stays free of any metrics library. Durations in seconds. */
+export interface DeriveObserver {
+  /** Where a lookup found the derivative: the in-memory hot set, the store, or nowhere (a transform follows). */
+  lookup?(found: 'memory' | 'store' | 'miss'): void;
+  /** `rejected`: the store answered, but no (a missing or too large source); `error`: the store failed. */
+  sourceRead?(seconds: number, outcome: 'ok' | 'rejected' | 'error'): void;
+  /** One transform, by its output's content type. */
+  transform?(contentType: string, seconds: number): void;
+  storeWrite?(seconds: number, ok: boolean): void;
 }
 
 export interface Derivative extends StoredDerivative {
@@ -56,6 +70,8 @@ export interface Derivative extends StoredDerivative {
   stored: boolean;
   /** The provisional Cache-Control while a re-encode is pending, the full one once final. */
   cacheControl: string;
+  /** Milliseconds the transform waited in admission (reading the source included); misses only. */
+  queuedMs?: number;
 }
 
 export interface DeriveStats {
@@ -103,10 +119,15 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   optimiser?.resume().catch((err: unknown) => logger.warn({ err }, 'could not list pending re-encodes'));
   // Pending work nobody will do here (optimise off) is not held to the short Cache-Control.
   const cacheControlOf = (d: StoredDerivative) => (optimiser && opts.optimise && isProvisional(d) ? opts.optimise.provisionalCacheControl : opts.cacheControl);
+  const observer: DeriveObserver = opts.observer ?? {};
+  const since = (t: number) => (performance.now() - t) / 1000;
 
   async function lookup(key: string): Promise<StoredDerivative | null> {
     const inMemory = hot.get(key);
-    if (inMemory) return inMemory;
+    if (inMemory) {
+      observer.lookup?.('memory');
+      return inMemory;
+    }
     if (!derivatives) return null;
     let stored: StoredDerivative | null;
     try {
@@ -117,6 +138,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       return null;
     }
     if (!stored) return null;
+    observer.lookup?.('store');
     const served = asServed(stored);
     hot.set(key, served);
     return served;
@@ -125,10 +147,17 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative | { aliasOf: CanonicalSpec }> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
     const deadline = new Deadline<{ alias: CanonicalSpec } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const asked = performance.now();
+    let queuedMs = 0;
     const result = await deadline.answer(admission.run({
       signal,
       read: async () => {
-        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal });
+        const t = performance.now();
+        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
+          observer.sourceRead?.(since(t), err instanceof ResizerError && err.status < 500 ? 'rejected' : 'error');
+          throw err;
+        });
+        observer.sourceRead?.(since(t), 'ok');
         const header = await inspect(read.body, limits);
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
         return { source: read, header, alias: aliasFromHeader(spec, header) };
@@ -139,7 +168,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       work: ({ source: read, header, alias }) => {
         if (alias) return Promise.resolve({ alias });
         stats.transforms++;
-        return deadline.hold(render(read.body, spec, limits, header).then((image) => ({ source: read, image })));
+        const t = performance.now();
+        queuedMs = t - asked;
+        return deadline.hold(render(read.body, spec, limits, header).then((image) => {
+          observer.transform?.(image.contentType, since(t));
+          return { source: read, image };
+        }));
       },
     }));
     if ('alias' in result) return { aliasOf: result.alias };
@@ -151,7 +185,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
     if (stored && provisional) optimiser?.enqueue(key, { sourceKey, spec });
     if (stored || !opts.needsStored) hot.set(key, made);
-    return { ...made, key, cache: 'MISS', stored, cacheControl: cacheControlOf(made) };
+    return { ...made, key, cache: 'MISS', stored, cacheControl: cacheControlOf(made), queuedMs };
   }
 
   /**
@@ -160,12 +194,15 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
    */
   async function store(key: string, d: StoredDerivative, record?: () => Promise<void> | undefined): Promise<boolean> {
     if (!derivatives) return false;
+    const t = performance.now();
     try {
       const noted = Promise.resolve(record?.()).catch((err: unknown) => logger.warn({ err, key }, 'pending re-encode not recorded'));
       await derivatives.put(key, d.body, { contentType: d.contentType, cacheControl: cacheControlOf(d), metadata: d.metadata, servable: !isProvisional(d) });
       await noted;
+      observer.storeWrite?.(since(t), true);
       return true;
     } catch (err) {
+      observer.storeWrite?.(since(t), false);
       // The client still gets its image; the next request will try to store it again.
       logger.error({ err, key }, 'derivative write failed');
       return false;
@@ -183,6 +220,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       return { ...found, key, cache: 'HIT', stored: true, cacheControl: cacheControlOf(found) };
     }
     stats.misses++;
+    observer.lookup?.('miss');
     // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
     failures.check(key);
     const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared).catch((err: unknown) => { throw failures.remember(key, err); }), signal);

@@ -32,8 +32,9 @@ export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export async function buildLambdaApps(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<LambdaApps> {
   const s3 = s3SettingsOf(config);
   const stores = { sources: await openSourceStore(config.source, s3), derivatives: await openDerivativeStore(config.cache, s3) };
-  const app = await buildApp(config, logger, stores);
+  // Nothing scrapes a Lambda: CloudWatch has its invocations, durations and errors, and the access log its requests.
+  const app = await buildApp({ ...config, metrics: 'off' }, logger, stores);
   // No hot set of its own: it reads the derivative the first app stored, once per oversized response.
-  const oversized = await buildApp({ ...config, delivery: 'redirect', memoryCacheMb: 0 }, logger, stores);
+  const oversized = await buildApp({ ...config, metrics: 'off', delivery: 'redirect', memoryCacheMb: 0 }, logger, stores);
   return { app, oversized, config, logger };
 }

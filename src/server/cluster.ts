@@ -20,11 +20,21 @@ export function workerShare(config: Config, workers: number): Config {
   };
 }
 
+/** The primary's request to a worker to drain (a message, not a signal: a terminal's Ctrl-C reaches them all). */
+export const DRAIN_MESSAGE = 'resizer:drain';
+
+/** In a worker: drain when the primary says so. */
+export function onPrimaryDrain(start: () => void): void {
+  process.on('message', (m: { type?: string }) => { if (m?.type === DRAIN_MESSAGE) start(); });
+}
+
 /**
- * In the primary: forks the workers, replaces one that dies (at most once a second), and stops them all on
- * SIGTERM/SIGINT. Resolves once every worker listens.
+ * In the primary: forks the workers, replaces one that dies (at most once a second), and drains them all on
+ * SIGTERM/SIGINT (each worker finishes its requests, src/server/drain.ts); exits 0 once they all exited cleanly.
+ * A second signal, or workers still alive past the drain timeout, ends them at once. Resolves once every worker
+ * listens.
  */
-export async function superviseWorkers(workers: number, logger: Logger): Promise<void> {
+export async function superviseWorkers(workers: number, logger: Logger, drainTimeoutMs = 20_000, onStop?: () => void): Promise<void> {
   let stopping = false;
   let lastFork = 0;
   const fork = () => {
@@ -32,22 +42,33 @@ export async function superviseWorkers(workers: number, logger: Logger): Promise
     return cluster.fork();
   };
   const listening = Array.from({ length: workers }, () => new Promise<void>((resolve) => fork().once('listening', () => resolve())));
+  let failed = false;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      failed ||= code !== 0;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
     setTimeout(fork, Math.max(0, 1000 - (Date.now() - lastFork)));
   });
+  const now = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    process.exit(1);
+  };
   const stop = () => {
+    if (stopping) return now();
     stopping = true;
+    onStop?.();
     const alive = Object.values(cluster.workers ?? {});
     if (!alive.length) process.exit(0);
-    for (const w of alive) w?.process.kill('SIGTERM');
+    logger.info({ workers: alive.length, timeoutMs: drainTimeoutMs }, 'draining workers');
+    for (const w of alive) w?.send({ type: DRAIN_MESSAGE });
+    // Each worker keeps its own deadline; this one is for a worker that cannot even do that.
+    setTimeout(now, drainTimeoutMs + 5000).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   await Promise.all(listening);
 }
 

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { contentEtag } from './content-hash.js';
 import { constants, promises as fsp } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InternalError, NotFound, PayloadTooLarge, quote, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { validateKey } from '../keys/index.js';
 import type {
@@ -173,7 +173,12 @@ export class FsDerivativeStore implements DerivativeStore {
 
   private paths(key: string): { data: string; meta: string; typed: string } {
     const safe = validateKey(key);
-    return { data: join(this.root, safe), meta: join(this.root, META_DIR, safe + '.json'), typed: join(this.root, TYPED_DIR, safe) };
+    return { data: join(this.root, safe), meta: join(this.root, META_DIR, sidecarName(safe)), typed: join(this.root, TYPED_DIR, safe) };
+  }
+
+  /** Removes temp files a crash left behind (older than `olderThanMs`, so a live writer's are kept). */
+  sweep(olderThanMs: number): Promise<number> {
+    return sweepTemps(this.root, Date.now() - olderThanMs);
   }
 
   async get(key: string): Promise<StoredDerivative | null> {
@@ -269,15 +274,68 @@ async function atomicLink(target: string, path: string): Promise<void> {
   }
 }
 
-/** Temp file in the same directory, then rename: readers never see a partial file. */
+/** Most file systems (ext4, xfs, btrfs, tmpfs) allow 255 bytes per name. */
+const NAME_MAX = 255;
+
+/**
+ * The sidecar of `400x/a.jpg` is `.meta/400x/a.jpg.json`. A name within 5 bytes of the limit would pass it with
+ * `.json`, so its sidecar is named by a hash instead (`~` + 40 hex; no image's own sidecar name looks like that
+ * unless the image is itself named `~<hash>`, and then it holds the same metadata layout anyway).
+ */
+export function sidecarName(key: string): string {
+  const name = basename(key);
+  if (Buffer.byteLength(name) + '.json'.length <= NAME_MAX) return `${key}.json`;
+  const hashed = `~${createHash('sha256').update(name).digest('hex').slice(0, 40)}.json`;
+  return key.slice(0, key.length - name.length) + hashed;
+}
+
+/** Temp names are short and fixed-length (`.<12 hex>.tmp`), so any name the target can have, its temp can too. */
+const TEMP_NAME = /^\.[0-9a-f]{12}\.tmp$/;
+/** Before temp names were short, they were `<name>.<12 hex>.tmp`; crashes may have left some of those. */
+const OLD_TEMP_NAME = /\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Temp file in the same directory, fsynced, then renamed: readers never see a partial file, and after a power
+ * loss the name points at the whole new file or the old one (ext4 and xfs may otherwise commit the rename before
+ * the data, leaving an empty file under the final name). The directory itself is not fsynced: a rename lost in
+ * a crash only means a miss, made again on the next request.
+ */
 export async function atomicWrite(path: string, body: Buffer): Promise<void> {
   await fsp.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await fsp.writeFile(tmp, body, { flag: 'wx' });
+    const handle = await fsp.open(tmp, 'wx');
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fsp.rename(tmp, path);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Depth first under root, one directory at a time: removes temp files modified before `before`; returns the count. */
+export async function sweepTemps(root: string, before: number): Promise<number> {
+  let removed = 0;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(root, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return 0;
+    throw err;
+  }
+  for (const e of entries) {
+    const path = join(root, e.name);
+    if (e.isDirectory()) {
+      removed += await sweepTemps(path, before);
+    } else if (e.isFile() && (TEMP_NAME.test(e.name) || OLD_TEMP_NAME.test(e.name))) {
+      const st = await fsp.stat(path).catch(() => undefined);
+      if (st && st.mtimeMs < before && await fsp.rm(path).then(() => true, () => false)) removed++;
+    }
+  }
+  return removed;
 }

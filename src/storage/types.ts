@@ -88,4 +88,9 @@ export interface DerivativeStore {
   listSegments(): AsyncIterable<string>;
   /** Every key under a prefix, streamed (the background re-encode finds its pending work this way after a restart). */
   listKeys(prefix: string): AsyncIterable<string>;
+  /**
+   * Removes what a crashed writer left behind (temp files older than `olderThanMs`); returns how many. Optional:
+   * stores whose writes are atomic by themselves (S3) have nothing to sweep.
+   */
+  sweep?(olderThanMs: number): Promise<number>;
 }

@@ -37,6 +37,11 @@ describe('derivative writes are atomic', () => {
       await assert.rejects(stat(join(dir, 'big.jpg')), /ENOENT/);
       const store = new FsDerivativeStore(root);
       assert.equal(await store.get('400x300/big.jpg'), null);
+      // The crash's leftover is swept once old enough (the server sweeps at start, src/runtime.ts).
+      assert.equal(await store.sweep(60_000), 0, 'a temp file younger than the age limit may be a live write');
+      assert.ok((await readdir(dir)).some((n) => n.endsWith('.tmp')));
+      assert.equal(await store.sweep(0), 1);
+      assert.deepEqual(await readdir(dir), []);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -13,6 +13,8 @@ export type Fault =
   | { kind: 'status'; status: number; code?: string }
   /** Forwards, then sends the headers and only half of the body before cutting the connection. */
   | { kind: 'truncate' }
+  /** Forwards, then sends the headers and half of the body, and then nothing more (a source stalling mid-body). */
+  | { kind: 'stall' }
   /** Cuts the connection without answering. */
   | { kind: 'reset' };
 
@@ -38,7 +40,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const seen: SeenRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
-  function forward(req: IncomingMessage, res: ServerResponse, truncate: boolean): void {
+  function forward(req: IncomingMessage, res: ServerResponse, truncate: boolean, stall = false): void {
     const out = httpRequest({
       host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers,
     }, (up) => {
@@ -52,7 +54,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       up.on('end', () => {
         const body = Buffer.concat(chunks);
         res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(body.length) });
-        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => { if (!stall) res.socket?.destroy(); });
       });
     });
     out.on('error', () => res.socket?.destroy());
@@ -66,6 +68,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     switch (fault.kind) {
       case 'pass': return forward(req, res, false);
       case 'truncate': return forward(req, res, true);
+      case 'stall': return forward(req, res, true, true);
       case 'reset': req.socket.destroy(); return;
       case 'status': {
         const code = fault.code ?? 'InternalError';

@@ -80,3 +80,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A TCP port free right now on 127.0.0.1 (for settings where 0 means something else, like --metrics-port). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}

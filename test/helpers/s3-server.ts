@@ -28,6 +28,10 @@ export interface S3TestServer {
   client(settings?: Partial<S3Settings>, options?: { credentials?: typeof S3_CREDENTIALS; via?: string }): S3Client;
   /** Environment that points the SDK's default chain at this server (for child processes and the CLI). */
   env: Record<string, string>;
+  /** SIGKILLs the emulator (its objects stay on disk): S3 unreachable. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port over the same objects. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,7 +77,7 @@ Store.prototype.listObjects = async function (bucket, options) {
   return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
 };
 const server = new S3rver({
-  address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3RVER_DIR,
+  address: '127.0.0.1', port: Number(process.env.S3RVER_PORT || 0), silent: true, directory: process.env.S3RVER_DIR,
   configureBuckets: JSON.parse(process.env.S3RVER_BUCKETS).map((name) => ({ name, configs: [] })),
 });
 server.run().then(
@@ -87,20 +91,31 @@ process.on('SIGTERM', () => process.exit(0));
 
 export async function startS3Server(buckets: string[], flavour: S3Flavour = 's3rver'): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'resizer-s3-'));
-  const child = spawn(process.execPath, ['-e', CHILD], {
-    cwd: new URL('../../', import.meta.url).pathname,
-    env: {
-      ...process.env,
-      S3RVER_MODULE: flavour === 's3rver' ? 's3rver' : '@20minutes/s3rver',
-      S3RVER_DIR: directory,
-      S3RVER_BUCKETS: JSON.stringify(buckets),
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const port = await readyPort(child, () => stderr);
+  const launch = async (port: number) => {
+    const proc = spawn(process.execPath, ['-e', CHILD], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: {
+        ...process.env,
+        S3RVER_MODULE: flavour === 's3rver' ? 's3rver' : '@20minutes/s3rver',
+        S3RVER_DIR: directory,
+        S3RVER_BUCKETS: JSON.stringify(buckets),
+        S3RVER_PORT: String(port),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    return { proc, port: await readyPort(proc, () => stderr) };
+  };
+  let { proc: child, port } = await launch(0);
   const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    }
+  };
   return {
     endpoint,
     port,
@@ -114,12 +129,13 @@ export async function startS3Server(buckets: string[], flavour: S3Flavour = 's3r
       AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     },
+    kill: () => stop('SIGKILL'),
+    async restart() {
+      await stop('SIGKILL');
+      ({ proc: child, port } = await launch(port));
+    },
     async close() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stop('SIGTERM');
       await rm(directory, { recursive: true, force: true });
     },
   };

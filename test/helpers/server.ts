@@ -3,16 +3,16 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { App, Logger } from '../../src/app.js';
+import type { Logger } from '../../src/app.js';
 import { DEFAULTS, type Config } from '../../src/config/index.js';
-import { buildApp, type StoreOverrides } from '../../src/runtime.js';
+import { buildApp, type RunningApp, type StoreOverrides } from '../../src/runtime.js';
 import { createHttpServer, listen } from '../../src/server/http.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
 export interface TestServer {
   url: string;
-  app: App;
+  app: RunningApp;
   server: Server;
   cacheDir: string;
   close(): Promise<void>;
