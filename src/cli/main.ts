@@ -5,10 +5,7 @@ import { DEFAULTS, SETTINGS, type Config } from '../config/index.js';
 import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
-import { infoCommand } from './info.js';
-import { warmCommand } from './warm.js';
 import { gatherFromWorkers } from '../observe/cluster-metrics.js';
-import { sign } from './sign.js';
 import { isClusterWorker, onPrimaryDrain, superviseWorkers, workerShare } from '../server/cluster.js';
 import { drainer, drainOnSignals } from '../server/drain.js';
 import { createHttpServer, listen } from '../server/http.js';
@@ -60,19 +57,20 @@ export async function main(argv: string[]): Promise<number | undefined> {
     .option('--prefix <prefix>', 'only sources whose key starts with this, e.g. 2024/'))
     .action(async (opts: Record<string, string>) => {
       const { size, options, prefix } = opts as unknown as { size?: string[]; options?: string[]; prefix?: string };
-      exitCode = await warmCommand({ size, options, prefix }, flagsOf(opts));
+      // The tools load on use: `serve` starts without their libraries (progress bar, ICC parser, HMAC).
+      exitCode = await (await import('./warm.js')).warmCommand({ size, options, prefix }, flagsOf(opts));
     });
   addSettings(program.command('info').argument('<key>', 'source image key, e.g. 2024/06/cat.jpg')
     .description('describe a source image and the derivatives stored for it')
     .option('--json', 'machine-readable output'))
     .action(async (key: string, opts: Record<string, string>) => {
-      exitCode = await infoCommand(key, Boolean(opts.json), flagsOf(opts));
+      exitCode = await (await import('./info.js')).infoCommand(key, Boolean(opts.json), flagsOf(opts));
     });
   addSettings(program.command('sign').argument('<path>', 'request path, e.g. /300x200,webp/2024/06/cat.jpg')
     .option('--expires-in <seconds>', 'the signed URL is refused this many seconds from now')
     .description('print the path signed with the first signing key (docs/url-api.md)'))
-    .action((path: string, opts: Record<string, string>) => {
-      exitCode = sign(path, flagsOf(opts), opts.expiresIn);
+    .action(async (path: string, opts: Record<string, string>) => {
+      exitCode = (await import('./sign.js')).sign(path, flagsOf(opts), opts.expiresIn);
     });
   program.addHelpText('after', `\nEnvironment variables (flags win over them):\n${SETTINGS.map((s) => `  ${s.env.padEnd(28)} ${s.flag}`).join('\n')}\n\nRun "resizer serve --help" for every flag.`);
 
