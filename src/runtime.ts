@@ -62,7 +62,10 @@ export const ORPHAN_AGE_MS = 60_000;
  */
 function sweepNowAndHourly(store: DerivativeStore, logger: Logger): void {
   const sweep = () => store.sweep?.(ORPHAN_AGE_MS).then(
-    (n) => { if (n) logger.info({ removed: n, store: store.description }, 'removed temp files left by a crash'); },
+    (n) => {
+      if (n) logger.info({ removed: n, store: store.description }, 'removed temp files left by a crash');
+      else logger.info({ store: store.description }, 'swept for temp files left by a crash: none');
+    },
     (err: unknown) => logger.warn({ err, store: store.description }, 'sweeping temp files failed'),
   );
   void sweep();

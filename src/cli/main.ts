@@ -6,7 +6,7 @@ import { buildApp } from '../runtime.js';
 import { configOrExitCode } from './load-config.js';
 import { purge } from './purge.js';
 import { gatherFromWorkers } from '../observe/cluster-metrics.js';
-import { isClusterWorker, onPrimaryDrain, superviseWorkers, workerShare } from '../server/cluster.js';
+import { isClusterWorker, isSweeper, onPrimaryDrain, superviseWorkers, workerShare } from '../server/cluster.js';
 import { drainer, drainOnSignals } from '../server/drain.js';
 import { createHttpServer, listen } from '../server/http.js';
 import { createOpsServer } from '../server/ops-server.js';
@@ -106,7 +106,7 @@ async function serve(flags: Partial<Record<keyof Config, string>>): Promise<numb
     if (ops) logOps(logger, await listen(ops, config.metricsPort, config.host));
     return undefined;
   }
-  const app = await buildApp(workerShare(config, config.workers), logger, {}, { clusterWorker: worker });
+  const app = await buildApp(workerShare(config, config.workers), logger, {}, { clusterWorker: worker, sweep: isSweeper() });
   const server = createHttpServer(app, logger);
   const addr = await listen(server, config.port, config.host);
   logger.info({ source: config.source, cache: config.cache, memoryBudgetMb: Math.round(app.admission.opts.memoryBudgetBytes / 2 ** 20) }, `resizer listening on http://${addr.address}:${addr.port}`);

@@ -37,11 +37,14 @@ export function onPrimaryDrain(start: () => void): void {
 export async function superviseWorkers(workers: number, logger: Logger, drainTimeoutMs = 20_000, onStop?: () => void): Promise<void> {
   let stopping = false;
   let lastFork = 0;
-  const fork = () => {
+  let sweeperId = -1;
+  const fork = (sweeper = false) => {
     lastFork = Date.now();
-    return cluster.fork();
+    const w = cluster.fork(sweeper ? { [SWEEPER_ENV]: '1' } : {});
+    if (sweeper) sweeperId = w.id;
+    return w;
   };
-  const listening = Array.from({ length: workers }, () => new Promise<void>((resolve) => fork().once('listening', () => resolve())));
+  const listening = Array.from({ length: workers }, (_, i) => new Promise<void>((resolve) => fork(i === 0).once('listening', () => resolve())));
   let failed = false;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -50,7 +53,7 @@ export async function superviseWorkers(workers: number, logger: Logger, drainTim
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
-    setTimeout(fork, Math.max(0, 1000 - (Date.now() - lastFork)));
+    setTimeout(fork, Math.max(0, 1000 - (Date.now() - lastFork)), worker.id === sweeperId);
   });
   const now = () => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
@@ -73,3 +76,10 @@ export async function superviseWorkers(workers: number, logger: Logger, drainTim
 }
 
 export const isClusterWorker = (): boolean => cluster.isWorker;
+
+/**
+ * The workers share one cache folder: one of them (the first, or its replacement) sweeps crash leftovers, not
+ * every one of them over the same tree. Lower-case, so the config does not take it for a RESIZER_* setting.
+ */
+const SWEEPER_ENV = 'resizer_cluster_sweeper';
+export const isSweeper = (): boolean => !cluster.isWorker || process.env[SWEEPER_ENV] === '1';

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/index.js';
@@ -57,5 +60,27 @@ describe('--workers N', () => {
     const alive = (w: number) => { try { process.kill(w, 0); return true; } catch { return false; } };
     for (let i = 0; i < 100 && workers.some(alive); i++) await sleep(50);
     for (const w of workers) assert.ok(!alive(w), `worker ${w} still running 5 s after the stop`);
+  });
+
+  it('one worker sweeps crash leftovers in the shared cache folder, not every worker', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'resizer-sweep-'));
+    try {
+      const leftovers = ['a', 'b', 'c'].map((n) => join(cache, `.${n.repeat(12)}.tmp`));
+      const old = new Date(Date.now() - 3_600_000);
+      for (const f of leftovers) { await writeFile(f, 'x'); await utimes(f, old, old); }
+      const srv = await startServerProcess(['--source', 'demo/images', '--cache', cache, '--port', '0', '--workers', '2', '--log-level', 'info']);
+      try {
+        // Both workers listen before the test goes on; a sweep logs whether it removed anything or not.
+        for (let i = 0; i < 100 && (srv.log().match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
+        await sleep(1000);
+        const sweeps = srv.log().split('\n').filter((l) => /temp files left by a crash/.test(l));
+        assert.equal(sweeps.length, 1, sweeps.join('\n'));
+        assert.match(sweeps[0]!, /"removed":3/);
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 });
