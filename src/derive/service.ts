@@ -3,7 +3,7 @@ import { predictCost } from '../admission/cost.js';
 import { ResizerError } from '../errors/index.js';
 import { derivativeKey } from '../keys/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
-import { describeTransform, inspect, render, type Rendered } from '../pipeline/index.js';
+import { describeTransform, inspect, render, type Inspected, type Rendered } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
 import { canAutoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
@@ -74,6 +74,18 @@ export interface Derivative extends StoredDerivative {
   queuedMs?: number;
 }
 
+/** A source read and its header pass, as admission's read step produces them. */
+interface SourceRead {
+  source: SourceObject;
+  header: Inspected;
+}
+
+/** The box does not constrain the source: the derivative is the size-free one (effective-size dedup). */
+interface Aliased {
+  aliasOf: CanonicalSpec;
+  read: SourceRead;
+}
+
 export interface DeriveStats {
   /** Transforms started (source decoded), for tests and metrics. */
   transforms: number;
@@ -104,7 +116,7 @@ export type { OptimiseOptions, OptimiseStats };
  */
 export function createDerivativeService(opts: DerivativeServiceOptions): DerivativeService {
   const admission = new Admission(opts.admission);
-  const flights = new SingleFlight<Derivative | { aliasOf: CanonicalSpec }>();
+  const flights = new SingleFlight<Derivative | Aliased>();
   const aliases = new AliasMemory();
   const failures = new FailureMemory(opts.failureTtlSeconds ?? 0);
   const timeoutMs = opts.limits.timeoutSeconds * 1000;
@@ -144,14 +156,16 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     return served;
   }
 
-  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal): Promise<Derivative | { aliasOf: CanonicalSpec }> {
+  /** `preread`: the source and header a request for an alias of this key has already read, so they are not read twice. */
+  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
-    const deadline = new Deadline<{ alias: CanonicalSpec } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
     const result = await deadline.answer(admission.run({
       signal,
       read: async () => {
+        if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header) };
         const t = performance.now();
         const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
           observer.sourceRead?.(since(t), err instanceof ResizerError && err.status < 500 ? 'rejected' : 'error');
@@ -166,7 +180,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         ? { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 }
         : { ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
       work: ({ source: read, header, alias }) => {
-        if (alias) return Promise.resolve({ alias });
+        if (alias) return Promise.resolve({ alias, read: { source: read, header } });
         stats.transforms++;
         const t = performance.now();
         queuedMs = t - asked;
@@ -176,7 +190,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         }));
       },
     }));
-    if ('alias' in result) return { aliasOf: result.alias };
+    if ('alias' in result) return { aliasOf: result.alias, read: result.read };
     const { source, image } = result;
     const created = creationTime();
     const provisional = optimiser !== null && canAutoQuality(spec, image);
@@ -209,9 +223,9 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     }
   }
 
-  async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal): Promise<Derivative> {
+  async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal, preread?: SourceRead): Promise<Derivative> {
     const alias = aliases.get(key);
-    if (alias) return get(alias.spec, sourceKey, alias.key, signal);
+    if (alias) return get(alias.spec, sourceKey, alias.key, signal, preread);
     const found = await lookup(key);
     if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
       stats.hits++;
@@ -223,12 +237,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     observer.lookup?.('miss');
     // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
     failures.check(key);
-    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
+    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared, preread).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
     if ('aliasOf' in value) {
       // The box does not constrain this source: the image is the size-free one, stored once under its key.
       const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
       aliases.set(key, target);
-      return get(target.spec, sourceKey, target.key, signal);
+      return get(target.spec, sourceKey, target.key, signal, value.read);
     }
     return value;
   }

@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { sizeFreeIfUnconstrained } from '../../src/derive/effective-size.js';
 import { rawRequest } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { FIXTURES, startTestServer, type TestServer } from '../helpers/server.js';
+import { FsSourceStore } from '../../src/storage/fs.js';
+import type { SourceStore } from '../../src/storage/types.js';
 
 // 128x128
 const IMAGE = 'orientation/pillow/hopper.jpg';
@@ -33,6 +35,20 @@ describe('effective-size dedup', () => {
     assert.deepEqual(await storedKeys(srv.cacheDir), ['original']);
     assert.deepEqual(await readdir(join(srv.cacheDir, 'original/orientation/pillow')), ['hopper.jpg']);
     assert.equal(srv.app.stats.transforms, 1, 'one transform for all of them');
+  });
+
+  it('reads the source once for the first request of an alias: the size-free image is made from that read', async () => {
+    const fs = new FsSourceStore(FIXTURES);
+    let reads = 0;
+    const counting: SourceStore = { description: fs.description, head: (k) => fs.head(k), get: (k, o) => { reads++; return fs.get(k, o); } };
+    const own = await startTestServer({}, { sources: counting });
+    try {
+      const res = await rawRequest(own.url, `/700x/${IMAGE}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual([(await sharp(res.body).metadata()).width, own.app.stats.transforms, reads], [128, 1, 1]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('keeps the other options: a format makes its own size-free key', async () => {
