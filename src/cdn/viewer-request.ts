@@ -3,7 +3,7 @@ import { Forbidden } from '../errors/index.js';
 import { negotiateFormat } from '../ops/auto-format.js';
 import type { ParseLimits } from '../ops/spec.js';
 import { RequestGate, type AccessRules } from '../url/gate.js';
-import { encodeKey, RESERVED_SEGMENT } from '../url/path.js';
+import { pathOf, RESERVED_SEGMENT } from '../url/path.js';
 import { buildSegment } from '../url/segment.js';
 import { EDGE_SIGNATURE_HEADER, signatureSegment, type Hmac } from '../url/signature.js';
 
@@ -94,5 +94,5 @@ export function edgeHmac(crypto: EdgeCrypto): Hmac {
  * part. It is also the path the gate signs, so the edge's signature of it verifies at the Lambda.
  */
 export function cdnPath(canonicalSegment: string, key: string): string {
-  return `/${canonicalSegment}/${encodeKey(key)}`;
+  return pathOf(canonicalSegment, key);
 }

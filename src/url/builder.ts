@@ -6,7 +6,7 @@
 import type { ParseLimits, TransformSpec } from '../ops/spec.js';
 import { validateKey } from '../keys/index.js';
 import { normalise } from '../ops/normalise.js';
-import { encodeKey } from './path.js';
+import { pathOf } from './path.js';
 import { expandPresets } from './presets.js';
 import { buildSegment, parseSegment } from './segment.js';
 import { hmacSha256 } from './hmac.js';
@@ -34,7 +34,7 @@ export function canonicalSegment(transform: TransformSpec | string, limits: Pars
 
 /** `/{options}/{image}`, signed (`/s-{sig}[-{expires}]/{options}/{image}`) when `signingKey` is given. */
 export function buildUrl(image: string, transform: TransformSpec | string, opts: BuildOptions = {}): string {
-  const path = `/${canonicalSegment(transform, opts.limits)}/${encodeKey(validateKey(image.replace(/^\/+/, '')))}`;
+  const path = pathOf(canonicalSegment(transform, opts.limits), validateKey(image.replace(/^\/+/, '')));
   const signed = opts.signingKey ? `/${signatureSegment(path, opts.signingKey, opts.expires, hmacSha256)}${path}` : path;
   return `${opts.base ?? ''}${signed}`;
 }

@@ -39,3 +39,11 @@ function decodeSegment(part: string): string {
 export function encodeKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
+
+/**
+ * The one spelling of a derivative's URL path: the canonical segment literal (its characters, commas included, are
+ * legal in a path), the key encoded part by part. The server, the URL builder and the edge all write it this way.
+ */
+export function pathOf(canonicalSegment: string, key: string): string {
+  return `/${canonicalSegment}/${encodeKey(key)}`;
+}

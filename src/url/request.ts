@@ -2,7 +2,7 @@ import { derivativeKey } from '../keys/index.js';
 import { negotiateFormat } from '../ops/auto-format.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import type { RequestGate } from './gate.js';
-import { encodeKey } from './path.js';
+import { pathOf } from './path.js';
 import { buildSegment } from './segment.js';
 
 export interface ImageRequest {
@@ -27,5 +27,5 @@ export function parseImagePath(path: string, gate: RequestGate, accept: string |
 
 /** The canonical path of a spec and key: parseImagePath's inverse for a concrete format. */
 export function buildPath(spec: CanonicalSpec, sourceKey: string): string {
-  return `/${encodeURIComponent(buildSegment(spec))}/${encodeKey(sourceKey)}`;
+  return pathOf(buildSegment(spec), sourceKey);
 }
