@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { peakRssMiB, rssMiB, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { startTestServer } from '../helpers/server.js';
 import { sourceDir } from '../helpers/sources.js';
@@ -15,19 +16,22 @@ function photoKeys(count: number, photos = PHOTOS): Record<string, string> {
   return Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}.jpg`, photos[i % photos.length]!]));
 }
 
-/** Requests each URL once over `connections` parallel clients, as a browser loads a page. */
-async function load(urls: string[], connections: number): Promise<number[]> {
-  const statuses: number[] = new Array(urls.length);
+/** Requests each URL once over `connections` parallel clients, as a browser loads a page; statuses and bodies. */
+async function fetchAll(urls: string[], connections: number): Promise<Array<{ status: number; body: Buffer }>> {
+  const answers: Array<{ status: number; body: Buffer }> = new Array(urls.length);
   let next = 0;
   await Promise.all(Array.from({ length: connections }, async () => {
     while (next < urls.length) {
       const i = next++;
       const res = await fetch(urls[i]!);
-      await res.arrayBuffer();
-      statuses[i] = res.status;
+      answers[i] = { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
     }
   }));
-  return statuses;
+  return answers;
+}
+
+async function load(urls: string[], connections: number): Promise<number[]> {
+  return (await fetchAll(urls, connections)).map((a) => a.status);
 }
 
 async function warm(srv: ServerProcess): Promise<void> {
@@ -50,8 +54,12 @@ describe('admission: a whole page, default settings', () => {
 
   it('24 distinct cold thumbnails of 12-20 MP photos at 6 connections: 24 x 200', async () => {
     const urls = Array.from({ length: 24 }, (_, i) => `${srv.url}/300x200,cover/p${i}.jpg`);
-    const statuses = await load(urls, 6);
-    assert.deepEqual(statuses, new Array(24).fill(200));
+    const answers = await fetchAll(urls, 6);
+    assert.deepEqual(answers.map((a) => a.status), new Array(24).fill(200));
+    for (const a of answers) {
+      const meta = await sharp(a.body).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 300, 200]);
+    }
   });
 
   it('64 distinct cold misses at 32 connections: all 200, peak RSS within budget plus baseline', async () => {
