@@ -183,35 +183,21 @@ export class FsDerivativeStore implements DerivativeStore {
 
   async get(key: string): Promise<StoredDerivative | null> {
     const { data, meta } = this.paths(key);
-    let body: Buffer;
-    let mtime: Date;
-    try {
-      const handle = await fsp.open(data, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        const st = await handle.stat();
-        if (!st.isFile()) return null;
-        mtime = st.mtime;
-        body = await handle.readFile();
-      } finally {
-        await handle.close();
+    // The image and its sidecar are two files, replaced one after the other: a read between the two renames would
+    // pair new metadata with old bytes (a provisional image marked final, an old one marked as made from a new source).
+    // The sidecar names the bytes it describes; a mismatch is read again, and one that lasts is treated as missing
+    // (two writers crossed, or a crash came between the renames): the derivative is made again.
+    for (let attempt = 0; ; attempt++) {
+      const read = await readPair(data, meta);
+      if (read === null) return null;
+      const { body, mtime, sidecar } = read;
+      const etag = contentEtag(body);
+      if (sidecar.etag === undefined || sidecar.etag === etag) {
+        return { body, etag, lastModified: mtime, contentType: sidecar.contentType ?? 'application/octet-stream', metadata: sidecar.metadata ?? {} };
       }
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw storageFailure(err, 'reading a derivative');
+      if (attempt === PAIR_RETRIES) return null;
+      await new Promise((r) => setTimeout(r, PAIR_RETRY_MS * (attempt + 1)));
     }
-    let sidecar: { contentType?: string; metadata?: Record<string, string> } = {};
-    try {
-      sidecar = JSON.parse(await fsp.readFile(meta, 'utf8'));
-    } catch {
-      // No sidecar (e.g. files placed by hand): the content type is sniffed by the caller.
-    }
-    return {
-      body,
-      etag: contentEtag(body),
-      lastModified: mtime,
-      contentType: sidecar.contentType ?? 'application/octet-stream',
-      metadata: sidecar.metadata ?? {},
-    };
   }
 
   async put(key: string, body: Buffer, write: DerivativeWrite): Promise<void> {
@@ -221,7 +207,8 @@ export class FsDerivativeStore implements DerivativeStore {
       // A file server must stop serving the old bytes before provisional ones replace them.
       if (!write.servable) await removeTyped(typed);
       // Sidecar first: a reader that finds the image finds its metadata too.
-      await atomicWrite(meta, Buffer.from(JSON.stringify({ contentType: write.contentType, metadata: write.metadata ?? {} })));
+      const sidecar: Sidecar = { contentType: write.contentType, metadata: write.metadata ?? {}, etag: contentEtag(body) };
+      await atomicWrite(meta, Buffer.from(JSON.stringify(sidecar)));
       await atomicWrite(data, body);
       if (write.servable && extension) await atomicLink(data, `${typed}.${extension}`);
     } catch (err) {
@@ -247,6 +234,43 @@ export class FsDerivativeStore implements DerivativeStore {
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     yield* walkKeys(join(this.root, folder), folder, prefix);
   }
+}
+
+/** What `.meta/{key}.json` holds; `etag` (absent in sidecars of older versions) names the bytes it describes. */
+interface Sidecar {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  etag?: string;
+}
+
+/** Reads of an image whose sidecar names other bytes: a writer between its two renames is done within these. */
+const PAIR_RETRIES = 5;
+const PAIR_RETRY_MS = 20;
+
+async function readPair(data: string, meta: string): Promise<{ body: Buffer; mtime: Date; sidecar: Sidecar } | null> {
+  let body: Buffer;
+  let mtime: Date;
+  try {
+    const handle = await fsp.open(data, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) return null;
+      mtime = st.mtime;
+      body = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw storageFailure(err, 'reading a derivative');
+  }
+  let sidecar: Sidecar = {};
+  try {
+    sidecar = JSON.parse(await fsp.readFile(meta, 'utf8')) as Sidecar;
+  } catch {
+    // No sidecar (e.g. files placed by hand): the content type is sniffed by the caller.
+  }
+  return { body, mtime, sidecar };
 }
 
 async function* walkKeys(dir: string, base: string, prefix: string): AsyncIterable<string> {

@@ -65,6 +65,8 @@ describe('playground in headless Chromium', { timeout: 120_000 }, () => {
     assert.equal(await page.textContent('#a-url'), urlA);
     assert.equal(await page.getAttribute('#a-url', 'href'), urlA);
     await page.waitForFunction(() => document.querySelector('#a-out-dimensions')?.textContent === '300 × 200');
+    // Every cell written for this image (a render still in flight shows '…').
+    await page.waitForFunction(() => ['bytes', 'format', 'time'].every((k) => !['…', ''].includes(document.querySelector(`#a-out-${k}`)?.textContent ?? '')));
     assert.equal(await page.textContent('#a-out-format'), 'image/webp');
     const served = Buffer.from(await (await fetch(urlA)).arrayBuffer());
     assert.equal(await page.textContent('#a-out-bytes'), `${served.length.toLocaleString('en')} bytes`);
@@ -73,11 +75,17 @@ describe('playground in headless Chromium', { timeout: 120_000 }, () => {
   });
 
   it('compares a second option set side by side', async () => {
+    const renders: string[] = [];
+    const count = (req: { url(): string }) => { if (req.url().includes('/_/playground/canonical')) renders.push(req.url()); };
+    page.on('request', count);
     await page.fill('#b-width', '200');
     await page.fill('#b-height', '');
     await page.selectOption('#b-format', 'avif');
     const urlB = `${srv.url}/200x,avif/kleiber.jpg`;
     const [w, h] = await loaded('b', urlB);
+    page.off('request', count);
+    // Three controls changed at once: one debounced render (two if the machine stalls between them), not one each.
+    assert.ok(renders.length < 3, `${renders.length} renders for one burst of edits`);
     const meta = await sharp(Buffer.from(await (await fetch(urlB)).arrayBuffer())).metadata();
     assert.deepEqual([w, h], [200, meta.height]);
     assert.equal(meta.format, 'heif');

@@ -49,3 +49,60 @@ describe('fs typed links (what nginx serves, README, "nginx in front")', () => {
     }
   });
 });
+
+describe('fs image and sidecar read as one pair', () => {
+  const key = '400x300,webp/a.jpg';
+  /** What a writer has done between its two renames: the new sidecar is in place, the old image still is. */
+  async function halfReplaced(root: string, store: FsDerivativeStore) {
+    await store.put(key, Buffer.from('provisional bytes'), { contentType: 'image/webp', metadata: { optimise: 'pending' } });
+    const other = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-next-'));
+    try {
+      await new FsDerivativeStore(other).put(key, Buffer.from('final bytes'), { contentType: 'image/webp', metadata: { optimise: 'done' } });
+      await writeFile(join(root, '.meta', `${key}.json`), await readFile(join(other, '.meta', `${key}.json`)));
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  }
+
+  it('never pairs a new sidecar with the old bytes: the read waits for the image to follow', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      await halfReplaced(root, store);
+      const read = store.get(key);
+      setTimeout(() => void writeFile(join(root, key), 'final bytes'), 30);
+      const got = await read;
+      assert.equal(got?.body.toString(), 'final bytes');
+      assert.equal(got?.metadata.optimise, 'done');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('treats a pair that stays mismatched (a crash between the renames) as missing, so it is made again', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      await halfReplaced(root, store);
+      assert.equal(await store.get(key), null);
+      await store.put(key, Buffer.from('made again'), { contentType: 'image/webp', metadata: { optimise: 'done' } });
+      assert.equal((await store.get(key))?.body.toString(), 'made again');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads sidecars written before they named their bytes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      await store.put(key, Buffer.from('old cache'), { contentType: 'image/webp', metadata: { a: '1' } });
+      await writeFile(join(root, '.meta', `${key}.json`), JSON.stringify({ contentType: 'image/webp', metadata: { a: '1' } }));
+      const got = await store.get(key);
+      assert.equal(got?.body.toString(), 'old cache');
+      assert.equal(got?.metadata.a, '1');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -90,7 +90,9 @@ function makePanel(section) {
   }
   section.append(heading, grid, extra, url, error, frame, stats);
   const panel = { name, controls, link, error, img, cells, segment: '', url: '' };
-  for (const el of Object.values(controls)) el.addEventListener('input', debounce(() => render(panel), 250));
+  // One debounced render per panel, not one per control: two controls changed together must not start two renders.
+  const later = debounce(() => render(panel), 250);
+  for (const el of Object.values(controls)) el.addEventListener('input', later);
   state.panels[name] = panel;
   return panel;
 }
@@ -134,6 +136,9 @@ async function render(panel) {
   panel.error.textContent = result.error ?? '';
   if (result.error) return;
   const url = imageUrl(result.segment);
+  // The same image again (an edit that spells the same canonical options): what is shown is already right.
+  if (url === panel.url && panel.shown === url) return;
+  panel.shown = '';
   panel.segment = result.segment;
   panel.url = url;
   panel.link.href = url;
@@ -153,6 +158,7 @@ async function render(panel) {
   panel.img.alt = `${state.key} with options ${result.segment}`;
   panel.img.onload = () => {
     if (stale()) return;
+    panel.shown = url;
     panel.cells.dimensions.textContent = `${panel.img.naturalWidth} × ${panel.img.naturalHeight}`;
     if (panel.name === 'a') renderSnippet(panel);
   };
