@@ -21,6 +21,7 @@ export function mezzanineKey(sourceKey: string): string {
 const SOURCE_WIDTH = 'source-width';
 const SOURCE_HEIGHT = 'source-height';
 const SOURCE_FORMAT = 'source-format';
+const SOURCE_ORIENTATION = 'source-orientation';
 const WIDTH = 'width';
 const HEIGHT = 'height';
 
@@ -92,7 +93,7 @@ export class Mezzanines {
     const key = mezzanineKey(sourceKey);
     const metadata = {
       ...derivativeMetadata(m.sourceEtag, creationTime()),
-      [SOURCE_WIDTH]: String(m.facts.width), [SOURCE_HEIGHT]: String(m.facts.height), [SOURCE_FORMAT]: m.facts.format,
+      [SOURCE_WIDTH]: String(m.facts.width), [SOURCE_HEIGHT]: String(m.facts.height), [SOURCE_FORMAT]: m.facts.format, [SOURCE_ORIENTATION]: String(m.facts.orientation),
       [WIDTH]: String(m.width), [HEIGHT]: String(m.height),
     };
     try {
@@ -111,5 +112,5 @@ function parse(body: Buffer, metadata: Record<string, string>): StoredMezzanine 
   const sourceEtag = metadata[SOURCE_ETAG];
   const format = metadata[SOURCE_FORMAT];
   if (![width, height, sw, sh].every((x) => Number.isInteger(x) && x > 0) || !sourceEtag || !format) return null;
-  return { body, width, height, sourceEtag, facts: { width: sw, height: sh, format: format as SourceFacts['format'] } };
+  return { body, width, height, sourceEtag, facts: { width: sw, height: sh, format: format as SourceFacts['format'], orientation: n(SOURCE_ORIENTATION) || 1 } };
 }

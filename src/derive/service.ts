@@ -238,7 +238,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
 
   /** Admission's price: a render from the mezzanine, or from the source (plus making the mezzanine, when it is made). */
   function priceOf(spec: CanonicalSpec, r: (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | FromMezzanine) {
-    if ('plan' in r) return { ...predictCost(mezzanineShape(r.plan, r.plan.turned)), sourceBytes: r.mezzanine.body.length };
+    if ('plan' in r) return { ...predictCost(mezzanineShape(r.plan, r.mezzanine)), sourceBytes: r.mezzanine.body.length };
     if (r.alias) return { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 };
     const direct = predictCost(describeTransform(r.header, spec, limits));
     if (!r.makeMezzanine || !mezzanines) return { ...direct, sourceBytes: r.source.body.length };

@@ -2,7 +2,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { Gravity, TransformSpec } from '../ops/spec.js';
 import { ENCODERS } from './encoders.js';
 import { CONTENT_TYPES, defaultOutputFormat, type OutputFormat, type SourceFormat } from './formats.js';
-import { fittedSize, type ResizePlan, type Size } from './geometry.js';
+import type { ResizePlan, Size } from './geometry.js';
 import { decodeError, orientedSize, pageSize, planRender, type Inspected, type Rendered } from './index.js';
 import type { PipelineLimits } from './limits.js';
 import type { TransformShape } from './shape.js';
@@ -26,6 +26,8 @@ export interface SourceFacts {
   width: number;
   height: number;
   format: SourceFormat;
+  /** EXIF orientation (1–8): which edges a JPEG's shrink-on-load drops, in the oriented image. */
+  orientation: number;
 }
 
 export interface Mezzanine {
@@ -41,7 +43,7 @@ export interface Mezzanine {
 export const MAX_MEZZANINE_SCALE = 0.5;
 
 export function factsOf({ meta, source }: Inspected): SourceFacts {
-  return { ...orientedSize(pageSize(meta), meta, {}), format: source };
+  return { ...orientedSize(pageSize(meta), meta, {}), format: source, orientation: meta.orientation ?? 1 };
 }
 
 /**
@@ -74,9 +76,9 @@ export async function makeMezzanine(input: Buffer, settings: MezzanineSettings, 
 export interface MezzaninePlan {
   format: OutputFormat;
   render: RenderPlan;
-  /** The mezzanine's size after the requested turn. */
-  turned: Size;
-  /** The size the whole (turned) mezzanine is resized to: the size the direct path resizes the source to. */
+  /** The part of the mezzanine that stands for what the direct path decodes of the source (see sharpLoad). */
+  region: { left: number; top: number; width: number; height: number };
+  /** The size that region is resized to: the size the direct path resizes the source to. */
   content: Size;
   /** The whole pixels the direct path cuts from the resized image (cover by gravity, focal point). */
   extract?: { left: number; top: number; width: number; height: number };
@@ -127,10 +129,11 @@ export function planFromMezzanine(spec: TransformSpec, facts: SourceFacts, mezz:
   const render = planRender(spec, work, format, 1, limits);
   const r = render.resize;
   if (!r) return 'resolution';
-  const shown = resizeOf(spec, r, work);
+  const load = sharpLoad(work, facts.format, r);
+  const shown = resizeOf(spec, r, work, load.loaded);
   if (!shown) return 'resolution';
   if (shown.content.width > MAX_MEZZANINE_SCALE * mezzWork.width || shown.content.height > MAX_MEZZANINE_SCALE * mezzWork.height) return 'resolution';
-  return { format, render, turned: mezzWork, ...shown };
+  return { format, render, region: keptRegion(load, work, mezzWork, facts.orientation), ...shown };
 }
 
 /** A size as the requested quarter turn leaves it (the source's and the mezzanine's are oriented already). */
@@ -141,14 +144,13 @@ function turned(size: Size, spec: TransformSpec): Size {
 type Resize = Pick<MezzaninePlan, 'content' | 'extract' | 'embed' | 'strategy'>;
 
 /** The direct path's resize in sharp's own whole-pixel terms; undefined when it enlarges. */
-function resizeOf(spec: TransformSpec, r: ResizePlan, work: Size): Resize | undefined {
+function resizeOf(spec: TransformSpec, r: ResizePlan, work: Size, loaded: Size): Resize | undefined {
   // Focal point: the direct path scales to (r.width × r.height), then cuts r.extract out of that.
   if (r.extract) return { content: { width: r.width ?? work.width, height: r.height ?? work.height }, extract: r.extract };
+  const content = sharpResizedSize(loaded, r);
+  if (content.width > work.width || content.height > work.height) return undefined;
   if (r.fit === 'cover' && r.width !== undefined && r.height !== undefined) {
-    const s = Math.max(r.width / work.width, r.height / work.height);
-    if (s > 1) return undefined;
     const out = r.output;
-    const content = { width: Math.max(1, Math.round(work.width * s)), height: Math.max(1, Math.round(work.height * s)) };
     const position = spec.position;
     if (position === 'attention' || position === 'entropy') return { content, strategy: { box: out, position } };
     // sharp's CalculateCrop: halves round up.
@@ -157,14 +159,95 @@ function resizeOf(spec: TransformSpec, r: ResizePlan, work: Size): Resize | unde
     return { content, extract: { left: at(content.width - out.width, fx), top: at(content.height - out.height, fy), ...out } };
   }
   if (r.fit === 'contain' && r.width !== undefined && r.height !== undefined) {
-    const content = fittedSize(work, { width: r.width, height: r.height }, 'inside', !r.withoutEnlargement);
     const [fx, fy] = GRAVITY_AT[typeof spec.position === 'string' && spec.position in GRAVITY_AT ? spec.position as Gravity : 'center'];
     // sharp's CalculateEmbedPosition: halves round down.
     const at = (slack: number, f: number) => (f === 0.5 ? Math.floor(slack / 2) : f * slack);
     const box = r.output;
     return { content, embed: { box, left: at(box.width - content.width, fx), top: at(box.height - content.height, fy) } };
   }
-  return { content: r.output };
+  return { content };
+}
+
+/** sharp's name for each fit (its Canvas), which decides how the two axes' shrinks are combined. */
+const CANVAS: Record<ResizePlan['fit'], 'crop' | 'embed' | 'max' | 'min' | 'ignore'> = {
+  cover: 'crop', contain: 'embed', inside: 'max', outside: 'min', fill: 'ignore',
+};
+
+/** sharp's ResolveShrink (src/common.cc): the shrink of each axis for a target box. */
+function resolveShrink(size: Size, r: ResizePlan): [number, number] {
+  const canvas = CANVAS[r.fit];
+  let h = 1;
+  let v = 1;
+  if (r.width !== undefined && r.height !== undefined) {
+    h = size.width / r.width;
+    v = size.height / r.height;
+    if (canvas === 'crop' || canvas === 'min') h = v = Math.min(h, v);
+    else if (canvas === 'embed' || canvas === 'max') h = v = Math.max(h, v);
+  } else if (r.width !== undefined) {
+    h = size.width / r.width;
+    if (canvas !== 'ignore') v = h;
+  } else if (r.height !== undefined) {
+    v = size.height / r.height;
+    if (canvas !== 'ignore') h = v;
+  }
+  if (r.withoutEnlargement) {
+    h = Math.max(1, h);
+    v = Math.max(1, v);
+  }
+  return [Math.min(h, size.width), Math.min(v, size.height)];
+}
+
+/** What the direct path's decoder hands to the resize: the shrink-on-load factor, and the size it loads. */
+export interface Load {
+  shrink: number;
+  loaded: Size;
+}
+
+/**
+ * sharp's shrink-on-load (src/pipeline.cc): a JPEG is decoded at 1/2, 1/4 or 1/8 when the resize allows, and
+ * libvips 8.18 rounds each side down (measured), dropping the last partial block of pixels on the right and the
+ * bottom of the stored image. The rest of the shrink is then worked out again on the loaded size, so an output
+ * side can differ by a pixel from the plain scaled size. Quarter turns never get here (they turn the load shrink
+ * off; see specFallback); flips do not change it.
+ */
+export function sharpLoad(work: Size, format: SourceFormat, r: ResizePlan): Load {
+  if (r.extract) return { shrink: 1, loaded: work };
+  const [h, v] = resolveShrink(work, r);
+  const shrink = Math.min(h, v);
+  if (format === 'jpeg') {
+    let k = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
+    // sharp's guard against libjpeg's rounding errors.
+    if (k > 1 && Math.trunc(shrink) === k) k /= 2;
+    return { shrink: k, loaded: { width: Math.floor(work.width / k), height: Math.floor(work.height / k) } };
+  }
+  if (format === 'webp' && shrink > 1) return { shrink, loaded: { width: Math.round(work.width / shrink), height: Math.round(work.height / shrink) } };
+  return { shrink: 1, loaded: work };
+}
+
+/** The size sharp resizes the loaded image to (its ResolveShrink, then libvips' rounding). */
+function sharpResizedSize(loaded: Size, r: ResizePlan): Size {
+  const [h, v] = resolveShrink(loaded, r);
+  return { width: Math.max(1, Math.round(loaded.width / h)), height: Math.max(1, Math.round(loaded.height / v)) };
+}
+
+/**
+ * Which corner of the oriented image the decoded part keeps (the stored image's top-left), by EXIF orientation:
+ * as fractions of the slack on each axis.
+ */
+const KEPT_CORNER: Record<number, [number, number]> = { 1: [0, 0], 2: [1, 0], 3: [1, 1], 4: [0, 1], 5: [0, 0], 6: [1, 0], 7: [1, 1], 8: [0, 1] };
+
+/**
+ * The region of the (oriented) mezzanine that shows what the direct path's decoder kept of the source: all of it,
+ * or without the partial blocks a JPEG shrink-on-load drops (at the stored image's right and bottom, which EXIF
+ * orientation may have moved). libvips then fits that whole region to the output's rounded size, as resizing the
+ * region with `fill` does.
+ */
+export function keptRegion(load: Load, work: Size, mezz: Size, orientation: number): { left: number; top: number; width: number; height: number } {
+  const kept = { width: load.loaded.width * load.shrink, height: load.loaded.height * load.shrink };
+  const [fx, fy] = KEPT_CORNER[orientation] ?? [0, 0];
+  const width = Math.min(mezz.width, Math.max(1, Math.round(kept.width * (mezz.width / work.width))));
+  const height = Math.min(mezz.height, Math.max(1, Math.round(kept.height * (mezz.height / work.height))));
+  return { left: fx * (mezz.width - width), top: fy * (mezz.height - height), width, height };
 }
 
 /** What admission prices a render from the mezzanine as: a baseline JPEG of the mezzanine's size, decoded whole. */
@@ -182,9 +265,9 @@ export async function renderFromMezzanine(mezz: Buffer, spec: TransformSpec, pla
   const { render } = plan;
   try {
     let img = oriented(sharp(mezz, { limitInputPixels: limits.maxInputPixels, sequentialRead: true }).timeout({ seconds: limits.timeoutSeconds }), render)
-      // The whole image, after the turn: a pre-resize extract turns shrink-on-load off, whose blur the direct
-      // path only pays once while a mezzanine's derivatives would pay it twice.
-      .extract({ left: 0, top: 0, ...plan.turned })
+      // A pre-resize extract also turns shrink-on-load off, whose blur the direct path pays once and a
+      // mezzanine's derivatives would pay twice.
+      .extract(plan.region)
       .resize({ width: plan.content.width, height: plan.content.height, fit: 'fill' });
     // Called after resize: sharp cuts the resized (and mirrored) image, as the direct path's crop does.
     if (plan.extract) img = img.extract(plan.extract);
