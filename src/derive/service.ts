@@ -151,26 +151,27 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   const mezzanines = derivatives && opts.mezzanine ? new Mezzanines(opts.mezzanine, derivatives, revalidator, limits, logger, () => { stats.mezzanines++; }) : null;
   const since = (t: number) => (performance.now() - t) / 1000;
 
-  async function lookup(key: string): Promise<StoredDerivative | null> {
+  /** `storeFailed`: the store could not be read, so the miss does not ask it again for the mezzanine. */
+  async function lookup(key: string): Promise<{ found: StoredDerivative | null; storeFailed?: true }> {
     const inMemory = hot.get(key);
     if (inMemory) {
       observer.lookup?.('memory');
-      return inMemory;
+      return { found: inMemory };
     }
-    if (!derivatives) return null;
+    if (!derivatives) return { found: null };
     let stored: StoredDerivative | null;
     try {
       stored = await derivatives.get(key);
     } catch (err) {
       // An unreadable cache must not take the service down with it: make the image again and say so in the log.
       logger.error({ err, key }, 'derivative read failed; treated as a miss');
-      return null;
+      return { found: null, storeFailed: true };
     }
-    if (!stored) return null;
+    if (!stored) return { found: null };
     observer.lookup?.('store');
     const served = asServed(stored);
     hot.set(key, served);
-    return served;
+    return { found: served };
   }
 
   /** A stored mezzanine that can stand in for the source in this miss, or null (src/pipeline/mezzanine.ts). */
@@ -184,10 +185,10 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
 
   /**
    * `preread`: the source and header a request for an alias of this key has already read, so they are not read twice.
-   * `stale`: the derivative found was made from an older source, so its mezzanine is not trusted either: the
-   * source is read, and the mezzanine made again from it.
+   * `skipMezzanine`: the derivative found was made from an older source, so its mezzanine is not trusted either
+   * (the source is read, and the mezzanine made again from it); or the store just failed, and is not asked again.
    */
-  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead, stale = false): Promise<Derivative | Aliased> {
+  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead, skipMezzanine = false): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
     const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { sourceEtag: string; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
@@ -197,7 +198,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       signal,
       read: async () => {
         if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header), makeMezzanine: false };
-        const mezzanine = stale ? { found: null, exists: false } : await mezzanineFor(spec, sourceKey);
+        const mezzanine = skipMezzanine ? { found: null, exists: false } : await mezzanineFor(spec, sourceKey);
         if (mezzanine.found) return mezzanine.found;
         const t = performance.now();
         const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
@@ -288,7 +289,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal, preread?: SourceRead): Promise<Derivative> {
     const alias = aliases.get(key);
     if (alias) return get(alias.spec, sourceKey, alias.key, signal, preread);
-    const found = await lookup(key);
+    const { found, storeFailed } = await lookup(key);
     const outdated = found !== null && await revalidator.isOutdated(key, sourceKey, found);
     if (found && !outdated) {
       stats.hits++;
@@ -300,7 +301,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     observer.lookup?.('miss');
     // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
     failures.check(key);
-    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared, preread, outdated).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
+    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared, preread, outdated || storeFailed === true).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
     if ('aliasOf' in value) {
       // The box does not constrain this source: the image is the size-free one, stored once under its key.
       const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
