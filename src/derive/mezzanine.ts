@@ -76,9 +76,15 @@ export class Mezzanines {
     return found;
   }
 
-  /** Makes and stores the mezzanine of a source just read; a failed write is logged, the mezzanine still used. */
+  /**
+   * The mezzanine of a source just read, made and stored unless one made from the same bytes is there by now; a
+   * failed write is logged, the mezzanine still used.
+   */
   async make(sourceKey: string, source: SourceObject, header: Inspected): Promise<StoredMezzanine> {
     const { value } = await this.flights.run(mezzanineKey(sourceKey), async () => {
+      // Misses that read the source while another was making the mezzanine find it made, from the same bytes.
+      const stored = await this.find(sourceKey);
+      if (stored && stored.sourceEtag === source.etag) return stored;
       const made = await makeMezzanine(source.body, this.settings, this.limits);
       this.stats.made++;
       this.onMade();
