@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { RESERVED_SEGMENT } from '../url/path.js';
 import type { Inspected } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
@@ -47,6 +48,11 @@ export interface MezzanineStats {
  */
 export class Mezzanines {
   private readonly flights = new SingleFlight<StoredMezzanine>();
+  /**
+   * Sources read lately that cannot have one, so their misses do not ask the store for it each time. A minute:
+   * a source replaced by one that can have one gets it on a miss after that.
+   */
+  private readonly without = new LRUCache<string, true>({ max: 100_000, ttl: 60_000 });
   readonly stats: MezzanineStats = { made: 0, used: 0 };
 
   constructor(
@@ -58,6 +64,21 @@ export class Mezzanines {
     /** Told of each mezzanine made (the service's stats). */
     private readonly onMade: () => void = () => undefined,
   ) {}
+
+  /** False for a source read lately that cannot have a mezzanine. */
+  mayExist(sourceKey: string): boolean {
+    return !this.without.has(sourceKey);
+  }
+
+  /** A source just read that cannot have a mezzanine (src/pipeline/mezzanine.ts, canHoldSource). */
+  cannotHold(sourceKey: string): void {
+    this.without.set(sourceKey, true);
+  }
+
+  /** Forgets what is known of a source (purged: it may have been replaced). */
+  forget(sourceKey: string): void {
+    this.without.delete(sourceKey);
+  }
 
   /** The stored mezzanine of a source, or null: none, unreadable, or made from a source that has changed since. */
   async find(sourceKey: string): Promise<StoredMezzanine | null> {

@@ -176,7 +176,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
 
   /** A stored mezzanine that can stand in for the source in this miss, or null (src/pipeline/mezzanine.ts). */
   async function mezzanineFor(spec: CanonicalSpec, sourceKey: string): Promise<{ found: FromMezzanine | null; exists: boolean }> {
-    if (!mezzanines || specFallback(spec)) return { found: null, exists: false };
+    if (!mezzanines || specFallback(spec) || !mezzanines.mayExist(sourceKey)) return { found: null, exists: false };
     const mezzanine = await mezzanines.find(sourceKey);
     if (!mezzanine) return { found: null, exists: false };
     const plan = planFromMezzanine(spec, mezzanine.facts, mezzanine, limits);
@@ -210,7 +210,9 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
         const alias = aliasFromHeader(spec, header);
         // Made on the first miss that decodes the source (one whose options could use it), or again over a stale one.
-        const makeMezzanine = mezzanines !== null && !alias && !mezzanine.exists && !specFallback(spec) && canHoldSource(header, mezzanines.settings);
+        const holds = mezzanines !== null && canHoldSource(header, mezzanines.settings);
+        if (mezzanines && !holds) mezzanines.cannotHold(sourceKey);
+        const makeMezzanine = holds && !alias && !mezzanine.exists && !specFallback(spec);
         return { source: read, header, alias, makeMezzanine };
       },
       price: (r) => priceOf(spec, r),
@@ -320,6 +322,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       // The mezzanine too (purgeDerivatives deletes it): it is a derivative of the source like any other.
       const keys = derivatives ? await purgeDerivatives(derivatives, sourceKey) : [];
       for (const k of keys) hot.delete(k);
+      mezzanines?.forget(sourceKey);
       aliases.clear();
       return keys;
     },

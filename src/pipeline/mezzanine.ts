@@ -48,10 +48,13 @@ export function factsOf({ meta, source }: Inspected): SourceFacts {
 
 /**
  * Sources a mezzanine can stand in for: 8-bit, opaque stills larger than the mezzanine. Deep colour would be
- * lost to 8 bits, alpha to JPEG, frames to a still; SVG is drawn at each output's size anyway.
+ * lost to 8 bits, alpha to JPEG, frames to a still; SVG is drawn at each output's size anyway. A baseline JPEG
+ * is decoded at 1/2 to 1/8 of its size in the DCT domain, cheaply: through a mezzanine the srcset workload ran
+ * at 0.7× of direct (20 MP photo), so it is left to the direct path (docs/benchmarks.md, "srcset").
  */
 export function canHoldSource({ meta, source }: Inspected, settings: MezzanineSettings): boolean {
   if (source === 'svg' || (meta.pages ?? 1) > 1 || (meta.depth ?? 'uchar') !== 'uchar' || meta.hasAlpha) return false;
+  if (source === 'jpeg' && !meta.isProgressive) return false;
   const { width, height } = pageSize(meta);
   return Math.max(width, height) > settings.longSide;
 }

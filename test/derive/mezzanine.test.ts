@@ -31,15 +31,15 @@ async function countingSources(): Promise<{ dir: string; store: SourceStore; rea
   return { dir, store, reads: (k) => counts.get(k) ?? 0 };
 }
 
-/** A 1200×800 photo (the Kleiber fixture, scaled), bigger than the mezzanine. */
-async function photo(path: string): Promise<void> {
-  await sharp(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg')).resize({ width: 1200, height: 800, fit: 'cover' }).jpeg({ quality: 90 }).toFile(path);
+/** A 1200×800 progressive JPEG photo (the Kleiber fixture, scaled), bigger than the mezzanine. */
+async function photo(path: string, progressive = true): Promise<void> {
+  await sharp(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg')).resize({ width: 1200, height: 800, fit: 'cover' }).jpeg({ quality: 90, progressive }).toFile(path);
 }
 
-/** A flat-coloured 1200×800 JPEG: which colour a derivative shows tells which source it was made from. */
+/** A flat-coloured 1200×800 progressive JPEG: which colour a derivative shows tells which source it was made from. */
 async function flat(path: string, colour: 'red' | 'blue'): Promise<void> {
   const background = colour === 'red' ? { r: 220, g: 20, b: 20 } : { r: 20, g: 20, b: 220 };
-  await writeFile(path, await sharp({ create: { width: 1200, height: 800, channels: 3, background } }).jpeg().toBuffer());
+  await writeFile(path, await sharp({ create: { width: 1200, height: 800, channels: 3, background } }).jpeg({ progressive: true }).toBuffer());
 }
 
 async function colourOf(body: Buffer): Promise<'red' | 'blue' | 'other'> {
@@ -132,7 +132,9 @@ describe('the mezzanine: sources it cannot stand in for', () => {
     src = await countingSources();
     for (const [key, fixture] of Object.entries(sources)) await copyFile(join(FIXTURES, fixture), join(src.dir, key));
     // No larger than the mezzanine: it would save nothing.
-    await sharp(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg')).resize({ width: SIZE, height: 170 }).jpeg().toFile(join(src.dir, 'small.jpg'));
+    await sharp(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg')).resize({ width: SIZE, height: 170 }).jpeg({ progressive: true }).toFile(join(src.dir, 'small.jpg'));
+    // Baseline JPEGs shrink on load cheaply: measured slower through a mezzanine (docs/benchmarks.md, "srcset").
+    await photo(join(src.dir, 'baseline.jpg'), false);
     srv = await startTestServer({ mezzanineSize: SIZE, source: src.dir }, { sources: src.store });
   });
   after(async () => {
@@ -140,7 +142,7 @@ describe('the mezzanine: sources it cannot stand in for', () => {
     await rm(src.dir, { recursive: true, force: true });
   });
 
-  for (const key of ['deep.png', 'deep.tif', 'animated.gif', 'alpha.png', 'drawing.svg', 'small.jpg']) {
+  for (const key of ['deep.png', 'deep.tif', 'animated.gif', 'alpha.png', 'drawing.svg', 'small.jpg', 'baseline.jpg']) {
     it(`${key}: every miss reads the source, and no mezzanine is made`, async () => {
       await get(srv, `/40x/${key}`);
       await get(srv, `/30x,webp/${key}`);

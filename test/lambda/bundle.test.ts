@@ -111,9 +111,7 @@ describe('the single-file Lambda bundle', () => {
     assert.equal(svgMeta.width, 96);
     assert.equal(svg?.headers['X-Cache'], 'MISS');
     assert.equal(again?.headers['X-Cache'], 'HIT');
-    // `_`: the photo's mezzanine (issue 14), made by the bundle as by the server.
-    assert.deepEqual(readdirSync(join(writable, 'derivatives')).filter((n) => !n.startsWith('.')).sort(), ['160x', '96x', '_']);
-    assert.deepEqual(readdirSync(join(writable, 'derivatives', '_', 'mezzanine')), ['kleiber.jpg']);
+    assert.deepEqual(readdirSync(join(writable, 'derivatives')).filter((n) => !n.startsWith('.')).sort(), ['160x', '96x']);
     assert.ok(!readdirSync(task).includes('probe'));
   });
 
@@ -134,8 +132,7 @@ describe('the single-file Lambda bundle', () => {
       const [outcome] = results[0]!;
       assert.deepEqual([outcome?.sourceKey, outcome?.purged.includes('10x/a b.jpg'), outcome?.generated], ['a b.jpg', true, { '48x': 200 }]);
       const listed = await direct.send(new ListObjectsV2Command({ Bucket: 'img-resized' }));
-      // The pre-generated size, and the mezzanine its miss made (issue 14).
-      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['48x/a b.jpg', '_/mezzanine/a b.jpg']);
+      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['48x/a b.jpg']);
       const made = await direct.send(new GetObjectCommand({ Bucket: 'img-resized', Key: '48x/a b.jpg' }));
       assert.equal((await sharp(Buffer.from(await made.Body!.transformToByteArray())).metadata()).width, 48);
     } finally {

@@ -144,8 +144,8 @@ describe('S3 events', () => {
   });
 
   it('a replaced source loses its mezzanine: no size is made from its old pixels afterwards', async () => {
-    // Flat colours, larger than the default mezzanine (2048 px): a derivative's colour tells which source made it.
-    const flat = (b: number) => sharp({ create: { width: 2400, height: 1600, channels: 3, background: { r: 220 - b, g: 20, b } } }).jpeg().toBuffer();
+    // Flat colours, progressive, larger than the default mezzanine (2048 px): a derivative's colour tells which source made it.
+    const flat = (b: number) => sharp({ create: { width: 2400, height: 1600, channels: 3, background: { r: 220 - b, g: 20, b } } }).jpeg({ progressive: true }).toBuffer();
     const colour = async (body: Buffer) => ((await sharp(body).stats()).channels[0]!.mean > 128 ? 'red' : 'blue');
     await direct.send(new PutObjectCommand({ Bucket: SOURCES, Key: 'swap/c.jpg', Body: await flat(0) }));
     const made = app.stats.mezzanines;
