@@ -9,7 +9,8 @@
  *   (bench/lib/encoders.ts), the source bytes in memory.
  *
  * Reported per cell: throughput (requests/s over the whole list), p50/p99 latency, peak RSS of the process
- * (VmHWM, the module baseline included, the same for every contender), bytes read from the source store.
+ * (its maxRSS, the module baseline included), bytes read from the source store. resizer's cells run with the
+ * launcher's malloc settings (MALLOC_ARENA_MAX=2, as bin/resizer sets them).
  *
  *   node --import tsx bench/srcset.ts [--sources N] [--c 2,8] [--mezzanine-size PX] [--only kleiber,seeding]
  *   npm run bench -- --only srcset     (the same, from the main harness)
@@ -138,7 +139,10 @@ async function runCell(job: CellJob): Promise<SrcsetCell> {
 
 function inChild(job: CellJob): Promise<SrcsetCell> {
   return new Promise((res, rej) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(job)], { execArgv: ['--import', 'tsx'] });
+    // resizer's cells run under the malloc settings its launcher sets (bin/resizer), as a server does; the bare loop
+    // under the defaults, as in the main harness.
+    const env = job.contender === 'bare' ? process.env : { MALLOC_MMAP_THRESHOLD_: '8388608', ...process.env, MALLOC_ARENA_MAX: '2' };
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(job)], { execArgv: ['--import', 'tsx'], env });
     child.on('message', (m: { ok: boolean; cell?: SrcsetCell; error?: string }) => (m.ok ? res(m.cell!) : rej(new Error(m.error))));
     child.on('exit', (code) => { if (code) rej(new Error(`srcset cell exited ${code}`)); });
   });
