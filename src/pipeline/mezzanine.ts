@@ -258,7 +258,11 @@ export function keptRegion(load: Load, work: Size, mezz: Size, orientation: numb
   return { left: fx * (mezz.width - width), top: fy * (mezz.height - height), width, height };
 }
 
-/** What admission prices a render from the mezzanine as: a baseline JPEG of the mezzanine's size, decoded whole. */
+/**
+ * What admission prices a render from the mezzanine as: a baseline JPEG of the mezzanine's size. It is decoded
+ * whole (the pre-resize extract turns shrink-on-load off) but streamed, so the model's shrink-on-load guess only
+ * understates the few milliseconds of a 2048 px decode; its memory is the encoder's, as for any output.
+ */
 export function mezzanineShape(plan: MezzaninePlan, mezz: Size): TransformShape {
   return {
     source: 'jpeg', width: mezz.width, height: mezz.height, frames: 1, channels: 3, bytesPerSample: 1, progressive: false,
