@@ -7,6 +7,8 @@
  * --ours-args "..." (BENCH_OURS_ARGS: extra flags for our server), --label NAME (results file name),
  * --no-doc (do not write docs/benchmarks.md), --no-build (use dist/ as it is), --no-cold (skip cold start),
  * --compare LABEL (add a before/after table against bench/results/LABEL.json).
+ * The srcset workload (issue 14, bench/srcset.ts) runs after the others, or alone with --only srcset; its table is
+ * printed and kept in bench/results/LABEL-srcset.json (docs/benchmarks.md, "srcset", is written by hand from it).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { ensureTools, versionOf, which } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 import { f1, renderReport, type Report, type Row } from './report.js';
 import { SOURCES, WORKLOADS, type Workload } from './workloads.js';
+import { runSrcset, srcsetMarkdown } from './srcset.js';
 import { nginxFrontServer, nginxMainConfig } from '../deploy/nginx/config.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +44,19 @@ const QUICK = flag('quick');
 const DURATION = Number(opt('duration', 'BENCH_DURATION') ?? (QUICK ? 1.5 : 5));
 const CONC = (opt('c', 'BENCH_CONCURRENCY') ?? '1,2,8,32').split(',').map(Number);
 const ONLY = opt('only', 'BENCH_ONLY')?.split(',');
+const LABEL_EARLY = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
+
+/** The srcset workload, in its own processes: its table on stdout, its numbers in bench/results. */
+async function srcsetWorkload(): Promise<void> {
+  const report = await runSrcset({ log: (s) => process.stderr.write(`[bench] srcset: ${s}\n`) });
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(join('bench/results', `${LABEL_EARLY}-srcset.json`), JSON.stringify(report, null, 1) + '\n');
+  process.stdout.write(`\n## srcset\n\n${srcsetMarkdown(report)}\n`);
+}
+if (ONLY?.length === 1 && ONLY[0] === 'srcset') {
+  await srcsetWorkload();
+  process.exit(0);
+}
 const CONTENDERS = (opt('contenders', 'BENCH_CONTENDERS') ?? 'ours,ours-w2,bare,ipx,gm,nginx,nginx-front').split(',');
 const OURS_ARGS = (opt('ours-args', 'BENCH_OURS_ARGS') ?? '').split(/\s+/).filter(Boolean);
 const LABEL = opt('label', 'BENCH_LABEL') ?? new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
@@ -570,6 +586,7 @@ try {
     coldStartResult = await coldStart();
     avifResult = await avifVsWebp();
   }
+  if (!ONLY || ONLY.includes('srcset')) await srcsetWorkload();
 } finally {
   loader.kill();
 }

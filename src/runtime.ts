@@ -103,6 +103,7 @@ export async function buildApp(
     revalidateSeconds: config.revalidateSeconds,
     failureTtlSeconds: config.failureTtlSeconds,
     gate: new RequestGate({ maxOutputWidth: config.maxOutputWidth, maxOutputHeight: config.maxOutputHeight }, accessRulesOf(config), undefined, nodeHmac),
+    mezzanine: config.mezzanine === 'on' ? { longSide: config.mezzanineSize, quality: config.mezzanineQuality } : undefined,
     optimise: { mode: config.optimise, qualityTarget: config.qualityTarget, provisionalCacheControl: config.provisionalCacheControl },
     serviceRoutes: {
       // The production profile turns the playground off: it lists the sources and makes any size on demand.

@@ -92,6 +92,9 @@ const schema = v.object({
   optimise: oneOf(['idle', 'off']),
   qualityTarget: fraction,
   provisionalCacheControl: nonEmpty,
+  mezzanine: oneOf(['on', 'off']),
+  mezzanineSize: intIn(256, 8192),
+  mezzanineQuality: intIn(50, 100),
 });
 
 export type Config = v.InferOutput<typeof schema>;
@@ -181,6 +184,10 @@ export const DEFAULTS: Config = {
   // SSIM (luma, 8x8 windows) against the lossless render; measured on the corpus in docs/encoders.md.
   qualityTarget: 0.97,
   provisionalCacheControl: 'public, max-age=600',
+  // One intermediate per source for later misses (issue 14): sizes and quality measured in docs/benchmarks.md, "srcset".
+  mezzanine: 'on',
+  mezzanineSize: 2048,
+  mezzanineQuality: 95,
 };
 
 export const SETTINGS: Setting[] = [
@@ -217,6 +224,9 @@ export const SETTINGS: Setting[] = [
   { key: 'optimise', flag: '--optimise', env: 'RESIZER_OPTIMISE', help: 'idle|off: store misses as provisional and re-encode them at auto quality when transform slots are idle (off: misses are final)' },
   { key: 'qualityTarget', flag: '--quality-target', env: 'RESIZER_QUALITY_TARGET', help: 'SSIM the auto quality search must reach when the URL names no qN (0.5-1)' },
   { key: 'provisionalCacheControl', flag: '--provisional-cache-control', env: 'RESIZER_PROVISIONAL_CACHE_CONTROL', help: 'Cache-Control of provisional derivatives, until their re-encode is done' },
+  { key: 'mezzanine', flag: '--mezzanine', env: 'RESIZER_MEZZANINE', help: 'on|off: keep one intermediate per source in the derivative store (under _/mezzanine/) and make later, smaller misses from it instead of the source' },
+  { key: 'mezzanineSize', flag: '--mezzanine-size', env: 'RESIZER_MEZZANINE_SIZE', help: 'long side of the intermediate in pixels; outputs up to half of it are made from it' },
+  { key: 'mezzanineQuality', flag: '--mezzanine-quality', env: 'RESIZER_MEZZANINE_QUALITY', help: 'JPEG quality of the intermediate (4:4:4 chroma)' },
   { key: 'metrics', flag: '--metrics', env: 'RESIZER_METRICS', help: 'on|off: Prometheus metrics at /_/metrics' },
   { key: 'metricsPort', flag: '--metrics-port', env: 'RESIZER_METRICS_PORT', help: 'serve /metrics (and /_/metrics) on this port of --host instead of the serving port (0: the serving port)' },
   { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'RESIZER_DRAIN_TIMEOUT', help: 'seconds requests in flight and queued may take to finish after SIGTERM/SIGINT' },

@@ -5,6 +5,7 @@ import { derivativeKey } from '../keys/index.js';
 import type { CanonicalSpec } from '../ops/spec.js';
 import { describeTransform, inspect, render, type Inspected, type Rendered } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
+import { canHoldSource, mezzanineShape, planFromMezzanine, renderFromMezzanine, specFallback, type MezzaninePlan, type MezzanineSettings } from '../pipeline/mezzanine.js';
 import { canAutoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
 import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from '../storage/types.js';
@@ -15,6 +16,7 @@ import { FailureMemory } from './failure-memory.js';
 import { HotSet } from './hot-set.js';
 import { asServed, creationTime, derivativeMetadata, isProvisional } from './metadata.js';
 import { Optimiser, type OptimiseOptions, type OptimiseStats } from './optimise.js';
+import { Mezzanines, type StoredMezzanine } from './mezzanine.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
@@ -49,6 +51,11 @@ export interface DerivativeServiceOptions {
   failureTtlSeconds?: number;
   /** Told what each request found and how long the slow steps took (metrics); optional, never throws back. */
   observer?: DeriveObserver;
+  /**
+   * One intermediate per source, from which later misses are made instead of the source (issue 14); absent: off.
+   * Needs a derivative store to keep it in.
+   */
+  mezzanine?: MezzanineSettings;
 }
 
 /** Hooks for metrics, so that derive/ stays free of any metrics library. Durations in seconds. */
@@ -80,6 +87,12 @@ interface SourceRead {
   header: Inspected;
 }
 
+/** A stored mezzanine this miss can be made from, and how. */
+interface FromMezzanine {
+  mezzanine: StoredMezzanine;
+  plan: MezzaninePlan;
+}
+
 /** The box does not constrain the source: the derivative is the size-free one (effective-size dedup). */
 interface Aliased {
   aliasOf: CanonicalSpec;
@@ -91,6 +104,9 @@ export interface DeriveStats {
   transforms: number;
   hits: number;
   misses: number;
+  /** Mezzanines made, and derivatives made from one instead of the source. */
+  mezzanines: number;
+  fromMezzanine: number;
 }
 
 export interface DerivativeService {
@@ -122,7 +138,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   const timeoutMs = opts.limits.timeoutSeconds * 1000;
   const revalidator = new Revalidator(opts.sources, opts.revalidateSeconds, opts.logger);
   const hot = new HotSet(opts.memoryCacheBytes, opts.memoryCacheTtlSeconds);
-  const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0 };
+  const stats: DeriveStats = { transforms: 0, hits: 0, misses: 0, mezzanines: 0, fromMezzanine: 0 };
   const { sources, derivatives, limits, logger } = opts;
   const optimiser = derivatives && opts.optimise?.mode === 'idle'
     ? new Optimiser({ store: derivatives, sources, admission, limits, logger, options: opts.optimise, cacheControl: opts.cacheControl, finished: (key, d) => hot.set(key, asServed(d)) })
@@ -132,40 +148,58 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   // Pending work nobody will do here (optimise off) is not held to the short Cache-Control.
   const cacheControlOf = (d: StoredDerivative) => (optimiser && opts.optimise && isProvisional(d) ? opts.optimise.provisionalCacheControl : opts.cacheControl);
   const observer: DeriveObserver = opts.observer ?? {};
+  const mezzanines = derivatives && opts.mezzanine ? new Mezzanines(opts.mezzanine, derivatives, revalidator, limits, logger, () => { stats.mezzanines++; }) : null;
   const since = (t: number) => (performance.now() - t) / 1000;
 
-  async function lookup(key: string): Promise<StoredDerivative | null> {
+  /** `storeFailed`: the store could not be read, so the miss does not ask it again for the mezzanine. */
+  async function lookup(key: string): Promise<{ found: StoredDerivative | null; storeFailed?: true }> {
     const inMemory = hot.get(key);
     if (inMemory) {
       observer.lookup?.('memory');
-      return inMemory;
+      return { found: inMemory };
     }
-    if (!derivatives) return null;
+    if (!derivatives) return { found: null };
     let stored: StoredDerivative | null;
     try {
       stored = await derivatives.get(key);
     } catch (err) {
       // An unreadable cache must not take the service down with it: make the image again and say so in the log.
       logger.error({ err, key }, 'derivative read failed; treated as a miss');
-      return null;
+      return { found: null, storeFailed: true };
     }
-    if (!stored) return null;
+    if (!stored) return { found: null };
     observer.lookup?.('store');
     const served = asServed(stored);
     hot.set(key, served);
-    return served;
+    return { found: served };
   }
 
-  /** `preread`: the source and header a request for an alias of this key has already read, so they are not read twice. */
-  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead): Promise<Derivative | Aliased> {
+  /** A stored mezzanine that can stand in for the source in this miss, or null (src/pipeline/mezzanine.ts). */
+  async function mezzanineFor(spec: CanonicalSpec, sourceKey: string): Promise<{ found: FromMezzanine | null; exists: boolean }> {
+    if (!mezzanines || specFallback(spec) || !mezzanines.mayExist(sourceKey)) return { found: null, exists: false };
+    const mezzanine = await mezzanines.find(sourceKey);
+    if (!mezzanine) return { found: null, exists: false };
+    const plan = planFromMezzanine(spec, mezzanine.facts, mezzanine, limits);
+    return { found: typeof plan === 'string' ? null : { mezzanine, plan }, exists: true };
+  }
+
+  /**
+   * `preread`: the source and header a request for an alias of this key has already read, so they are not read twice.
+   * `skipMezzanine`: the derivative found was made from an older source, so its mezzanine is not trusted either
+   * (the source is read, and the mezzanine made again from it); or the store just failed, and is not asked again.
+   */
+  async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead, skipMezzanine = false): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
-    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { sourceEtag: string; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
-    const result = await deadline.answer(admission.run({
+    type Read = (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | (FromMezzanine & { alias?: undefined });
+    const result = await deadline.answer(admission.run<Read, { alias: CanonicalSpec; read: SourceRead } | { sourceEtag: string; image: Rendered }>({
       signal,
       read: async () => {
-        if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header) };
+        if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header), makeMezzanine: false };
+        const mezzanine = skipMezzanine ? { found: null, exists: false } : await mezzanineFor(spec, sourceKey);
+        if (mezzanine.found) return mezzanine.found;
         const t = performance.now();
         const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
           observer.sourceRead?.(since(t), err instanceof ResizerError && err.status < 500 ? 'rejected' : 'error');
@@ -174,32 +208,63 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         observer.sourceRead?.(since(t), 'ok');
         const header = await inspect(read.body, limits);
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
-        return { source: read, header, alias: aliasFromHeader(spec, header) };
+        const alias = aliasFromHeader(spec, header);
+        // Made on the first miss that decodes the source (one whose options could use it), or again over a stale one.
+        const holds = mezzanines !== null && canHoldSource(header, mezzanines.settings);
+        if (mezzanines && !holds) mezzanines.cannotHold(sourceKey);
+        const makeMezzanine = holds && !alias && !mezzanine.exists && !specFallback(spec);
+        return { source: read, header, alias, makeMezzanine };
       },
-      price: ({ source: read, header, alias }) => (alias
-        ? { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 }
-        : { ...predictCost(describeTransform(header, spec, limits)), sourceBytes: read.body.length }),
-      work: ({ source: read, header, alias }) => {
-        if (alias) return Promise.resolve({ alias, read: { source: read, header } });
+      price: (r) => priceOf(spec, r),
+      work: (r) => {
+        if (r.alias) return Promise.resolve({ alias: r.alias, read: { source: r.source, header: r.header } });
         stats.transforms++;
         const t = performance.now();
         queuedMs = t - asked;
-        return deadline.hold(render(read.body, spec, limits, header).then((image) => {
-          observer.transform?.(image.contentType, since(t));
-          return { source: read, image };
+        return deadline.hold(transform(spec, sourceKey, r).then((done) => {
+          observer.transform?.(done.image.contentType, since(t));
+          return done;
         }));
       },
     }));
     if ('alias' in result) return { aliasOf: result.alias, read: result.read };
-    const { source, image } = result;
+    const { sourceEtag, image } = result;
     const created = creationTime();
     const provisional = optimiser !== null && canAutoQuality(spec, image);
-    const metadata = derivativeMetadata(source.etag, created, provisional);
+    const metadata = derivativeMetadata(sourceEtag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
     if (stored && provisional) optimiser?.enqueue(key, { sourceKey, spec });
     if (stored || !opts.needsStored) hot.set(key, made);
     return { ...made, key, cache: 'MISS', stored, cacheControl: cacheControlOf(made), queuedMs };
+  }
+
+  /** Admission's price: a render from the mezzanine, or from the source (plus making the mezzanine, when it is made). */
+  function priceOf(spec: CanonicalSpec, r: (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | FromMezzanine) {
+    if ('plan' in r) return { ...predictCost(mezzanineShape(r.plan, r.mezzanine)), sourceBytes: r.mezzanine.body.length };
+    if (r.alias) return { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 };
+    const direct = predictCost(describeTransform(r.header, spec, limits));
+    if (!r.makeMezzanine || !mezzanines) return { ...direct, sourceBytes: r.source.body.length };
+    const side = mezzanines.settings.longSide;
+    const making = predictCost(describeTransform(r.header, { width: side, height: side, format: 'jpeg' }, limits));
+    // One after the other: the larger peak, the sum of the time.
+    return { memoryBytes: Math.max(direct.memoryBytes, making.memoryBytes), cpuMs: direct.cpuMs + making.cpuMs, sourceBytes: r.source.body.length };
+  }
+
+  /** The transform itself, from the mezzanine when one can stand in for the source. */
+  async function transform(spec: CanonicalSpec, sourceKey: string, r: (SourceRead & { makeMezzanine: boolean }) | FromMezzanine): Promise<{ sourceEtag: string; image: Rendered }> {
+    let from = 'plan' in r ? r : null;
+    if (!from && 'source' in r && r.makeMezzanine && mezzanines) {
+      const mezzanine = await mezzanines.make(sourceKey, r.source, r.header);
+      const plan = planFromMezzanine(spec, mezzanine.facts, mezzanine, limits);
+      if (typeof plan !== 'string') from = { mezzanine, plan };
+    }
+    if (from) {
+      stats.fromMezzanine++;
+      return { sourceEtag: from.mezzanine.sourceEtag, image: await renderFromMezzanine(from.mezzanine.body, spec, from.plan, limits) };
+    }
+    const read = r as SourceRead;
+    return { sourceEtag: read.source.etag, image: await render(read.source.body, spec, limits, read.header) };
   }
 
   /**
@@ -226,8 +291,9 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   async function get(spec: CanonicalSpec, sourceKey: string, key: string, signal?: AbortSignal, preread?: SourceRead): Promise<Derivative> {
     const alias = aliases.get(key);
     if (alias) return get(alias.spec, sourceKey, alias.key, signal, preread);
-    const found = await lookup(key);
-    if (found && !(await revalidator.isOutdated(key, sourceKey, found))) {
+    const { found, storeFailed } = await lookup(key);
+    const outdated = found !== null && await revalidator.isOutdated(key, sourceKey, found);
+    if (found && !outdated) {
       stats.hits++;
       // Pending work this process does not know of yet (a marker lost, a store that cannot list).
       if (isProvisional(found)) optimiser?.enqueue(key, { sourceKey, spec });
@@ -237,7 +303,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     observer.lookup?.('miss');
     // A source that failed lately fails again at once, without a transform (src/derive/failure-memory.ts).
     failures.check(key);
-    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared, preread).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
+    const { value } = await flights.run(key, (shared) => make(spec, sourceKey, key, shared, preread, outdated || storeFailed === true).catch((err: unknown) => { throw failures.remember(key, err); }), signal);
     if ('aliasOf' in value) {
       // The box does not constrain this source: the image is the size-free one, stored once under its key.
       const target = { key: derivativeKey(buildSegment(value.aliasOf), sourceKey), spec: value.aliasOf };
@@ -253,8 +319,10 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     optimiser,
     get,
     async purge(sourceKey) {
+      // The mezzanine too (purgeDerivatives deletes it): it is a derivative of the source like any other.
       const keys = derivatives ? await purgeDerivatives(derivatives, sourceKey) : [];
       for (const k of keys) hot.delete(k);
+      mezzanines?.forget(sourceKey);
       aliases.clear();
       return keys;
     },

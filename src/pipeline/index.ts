@@ -62,7 +62,7 @@ function refuseSvg(input: Buffer, limits: PipelineLimits): Metadata {
 
 export type Inspected = Awaited<ReturnType<typeof inspect>>;
 
-function outputFormatOf(spec: TransformSpec, { meta, source }: Inspected): OutputFormat {
+export function outputFormatOf(spec: TransformSpec, { meta, source }: Inspected): OutputFormat {
   return spec.format && spec.format !== 'auto' ? spec.format : defaultOutputFormat(source, meta.hasAlpha ?? false);
 }
 
@@ -210,7 +210,7 @@ async function trimmedSize(open: () => Sharp, spec: TransformSpec, limits: Pipel
 const WHITE: RGBA = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT: RGBA = { r: 255, g: 255, b: 255, alpha: 0 };
 
-function planRender(spec: TransformSpec, work: Size, format: OutputFormat, frames: number, limits: PipelineLimits): RenderPlan {
+export function planRender(spec: TransformSpec, work: Size, format: OutputFormat, frames: number, limits: PipelineLimits): RenderPlan {
   const background = spec.background ? hexToRgba(spec.background) : undefined;
   // A half turn is both mirrors; a quarter turn swaps them, because sharp mirrors before it rotates.
   const halfTurn = spec.rotate === 180;

@@ -40,6 +40,7 @@ before(async () => {
   mkdirSync(images);
   copyFileSync(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg'), join(images, 'kleiber.jpg'));
   copyFileSync(join(FIXTURES, 'svg/logo.svg'), join(images, 'logo.svg'));
+  copyFileSync(join(FIXTURES, 'photos/seeding_by_Clements_Engelhardt.jpg'), join(images, 'seeding.jpg'));
   readOnly(task);
   readOnly(images);
   writable = join(root, 'writable');
@@ -100,9 +101,15 @@ describe('the single-file Lambda bundle', () => {
       httpEvent('function-url', { rawPath: '/160x/kleiber.jpg' }),
       httpEvent('function-url', { rawPath: '/96x/logo.svg' }),
       httpEvent('function-url', { rawPath: '/96x/logo.svg' }),
+      // A progressive photo: its first miss leaves a mezzanine (issue 14), the second size is made from it.
+      httpEvent('function-url', { rawPath: '/200x/seeding.jpg' }),
+      httpEvent('function-url', { rawPath: '/120x80,cover,webp/seeding.jpg' }),
     ]);
     assert.equal(ownFolderWritable, false, 'the test must run the bundle from a folder it cannot write');
-    const [jpeg, svg, again] = results;
+    const [jpeg, svg, again, first, second] = results;
+    assert.deepEqual([first?.statusCode, second?.statusCode], [200, 200]);
+    const secondMeta = await sharp(Buffer.from(second!.body, 'base64')).metadata();
+    assert.deepEqual([secondMeta.format, secondMeta.width, secondMeta.height], ['webp', 120, 80]);
     assert.deepEqual([jpeg?.statusCode, svg?.statusCode, again?.statusCode], [200, 200, 200], JSON.stringify(results.map((r) => r.body.slice(0, 200))));
     const jpegMeta = await sharp(Buffer.from(jpeg!.body, 'base64')).metadata();
     assert.deepEqual([jpegMeta.format, jpegMeta.width], ['jpeg', 160]);
@@ -111,7 +118,8 @@ describe('the single-file Lambda bundle', () => {
     assert.equal(svgMeta.width, 96);
     assert.equal(svg?.headers['X-Cache'], 'MISS');
     assert.equal(again?.headers['X-Cache'], 'HIT');
-    assert.deepEqual(readdirSync(join(writable, 'derivatives')).filter((n) => !n.startsWith('.')).sort(), ['160x', '96x']);
+    assert.deepEqual(readdirSync(join(writable, 'derivatives')).filter((n) => !n.startsWith('.')).sort(), ['120x80,cover,webp', '160x', '200x', '96x', '_']);
+    assert.deepEqual(readdirSync(join(writable, 'derivatives', '_', 'mezzanine')), ['seeding.jpg']);
     assert.ok(!readdirSync(task).includes('probe'));
   });
 

@@ -143,6 +143,31 @@ describe('S3 events', () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 32, 32]);
   });
 
+  it('a replaced source loses its mezzanine: no size is made from its old pixels afterwards', async () => {
+    // Flat colours, progressive, larger than the default mezzanine (2048 px): a derivative's colour tells which source made it.
+    const flat = (b: number) => sharp({ create: { width: 2400, height: 1600, channels: 3, background: { r: 220 - b, g: 20, b } } }).jpeg({ progressive: true }).toBuffer();
+    const colour = async (body: Buffer) => ((await sharp(body).stats()).channels[0]!.mean > 128 ? 'red' : 'blue');
+    await direct.send(new PutObjectCommand({ Bucket: SOURCES, Key: 'swap/c.jpg', Body: await flat(0) }));
+    const made = app.stats.mezzanines;
+    await make('100x', 'swap/c.jpg');
+    await make('90x', 'swap/c.jpg');
+    assert.equal(app.stats.mezzanines, made + 1);
+    assert.ok(await derivatives.get('_/mezzanine/swap/c.jpg'), 'the mezzanine is in the bucket');
+
+    await direct.send(new PutObjectCommand({ Bucket: SOURCES, Key: 'swap/c.jpg', Body: await flat(200) }));
+    const handle = createS3EventHandler({ app, source: { bucket: SOURCES, prefix: '' }, logger: silent });
+    const [outcome] = await handle(await s3Event('s3-put', 'swap/c.jpg'));
+    assert.ok(outcome?.purged.includes('_/mezzanine/swap/c.jpg'));
+    assert.equal(await derivatives.get('_/mezzanine/swap/c.jpg'), null);
+    // A size never made before, and one made before: both from the new source.
+    for (const segment of ['80x', '100x']) {
+      const out = await app.handle({ method: 'GET', url: `/${segment}/swap/c.jpg`, headers: {} });
+      assert.equal(out.status, 200);
+      assert.equal(await colour(out.body as Buffer), 'blue', segment);
+    }
+    assert.equal(app.stats.mezzanines, made + 2);
+  });
+
   it('refuses events it cannot act on rather than ignoring them', async () => {
     const handle = createS3EventHandler({ app, source: { bucket: SOURCES, prefix: 'src/' }, logger: silent });
     await assert.rejects(handle(await s3Event('s3-put', 'elsewhere.jpg')), /outside the source prefix src\//);

@@ -17,10 +17,16 @@ describe('purgeDerivatives (fs)', () => {
       for (const s of segments) await put(`${s}/2024/cat.jpg`);
       await put('100x/2024/dog.jpg');
       await put('100x/2024/cat.jpg.bak');
+      // The source's mezzanine dies with it (issue 14); another source's stays.
+      await put('_/mezzanine/2024/cat.jpg');
+      await put('_/mezzanine/2024/dog.jpg');
 
       const deleted = await purgeDerivatives(store, '2024/cat.jpg');
-      assert.deepEqual(deleted.sort(), segments.map((s) => `${s}/2024/cat.jpg`).sort());
+      // `_/2024/cat.jpg`: the `_` segment is listed like any other (deleting what is not there is a no-op).
+      assert.deepEqual(deleted.sort(), [...segments.map((s) => `${s}/2024/cat.jpg`), '_/2024/cat.jpg', '_/mezzanine/2024/cat.jpg'].sort());
       for (const s of segments) assert.equal(await store.get(`${s}/2024/cat.jpg`), null);
+      assert.equal(await store.get('_/mezzanine/2024/cat.jpg'), null);
+      assert.ok(await store.get('_/mezzanine/2024/dog.jpg'));
       assert.ok(await store.get('100x/2024/dog.jpg'));
       assert.ok(await store.get('100x/2024/cat.jpg.bak'));
     } finally {
