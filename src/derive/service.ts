@@ -159,7 +159,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   /** `preread`: the source and header a request for an alias of this key has already read, so they are not read twice. */
   async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
-    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { source: SourceObject; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { source: SourceObject; image: Rendered; provisional: boolean }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
     const result = await deadline.answer(admission.run({
@@ -184,16 +184,17 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         stats.transforms++;
         const t = performance.now();
         queuedMs = t - asked;
-        return deadline.hold(render(read.body, spec, limits, header).then((image) => {
+        // Re-encoded later at auto quality: encoded now at the provisional quality, the floor the re-encode keeps.
+        const provisional = optimiser !== null && canAutoQuality(spec, describeTransform(header, spec, limits));
+        return deadline.hold(render(read.body, spec, limits, header, { provisional }).then((image) => {
           observer.transform?.(image.contentType, since(t));
-          return { source: read, image };
+          return { source: read, image, provisional };
         }));
       },
     }));
     if ('alias' in result) return { aliasOf: result.alias, read: result.read };
-    const { source, image } = result;
+    const { source, image, provisional } = result;
     const created = creationTime();
-    const provisional = optimiser !== null && canAutoQuality(spec, image);
     const metadata = derivativeMetadata(source.etag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
