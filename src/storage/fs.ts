@@ -11,6 +11,8 @@ import type {
 
 /** Sidecar metadata lives in a parallel tree whose name cannot be a transform segment. */
 const META_DIR = '.meta';
+/** Reads of a derivative found torn (sidecar and image from two writes) before it counts as missing. */
+const TORN_READ_TRIES = 4;
 /**
  * Final derivatives are also linked (a hard link: no extra bytes) at `.typed/{key}.{format}`, so that a file server
  * learns the Content-Type from the name even when the format is not the key's extension (`webp` in the segment, a
@@ -198,7 +200,22 @@ export class FsDerivativeStore implements DerivativeStore {
     return sweepTemps(this.root, Date.now() - olderThanMs);
   }
 
+  /**
+   * The derivative and its sidecar. A put replaces the sidecar first and the image second, so a read in between finds
+   * the new metadata beside the old image (a re-encode's "final" beside the provisional bytes, which would then be
+   * served with the full Cache-Control). The sidecar names its image's ETag: a read that finds another image is
+   * made again, and one still torn after a few tries (a writer died in between) counts as missing, to be made again.
+   */
   async get(key: string): Promise<StoredDerivative | null> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.readOnce(key);
+      if (!read || read.sidecarEtag === undefined || read.sidecarEtag === read.derivative.etag) return read?.derivative ?? null;
+      if (attempt === TORN_READ_TRIES) return null;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
+  }
+
+  private async readOnce(key: string): Promise<{ derivative: StoredDerivative; sidecarEtag?: string } | null> {
     const { data, meta } = this.paths(key);
     let body: Buffer;
     let mtime: Date;
@@ -216,18 +233,21 @@ export class FsDerivativeStore implements DerivativeStore {
       if (isMissing(err)) return null;
       throw storageFailure(err, 'reading a derivative');
     }
-    let sidecar: { contentType?: string; metadata?: Record<string, string> } = {};
+    let sidecar: { contentType?: string; metadata?: Record<string, string>; etag?: string } = {};
     try {
       sidecar = JSON.parse(await fsp.readFile(meta, 'utf8'));
     } catch {
       // No sidecar (e.g. files placed by hand): the content type is sniffed by the caller.
     }
     return {
-      body,
-      etag: contentEtag(body),
-      lastModified: mtime,
-      contentType: sidecar.contentType ?? 'application/octet-stream',
-      metadata: sidecar.metadata ?? {},
+      derivative: {
+        body,
+        etag: contentEtag(body),
+        lastModified: mtime,
+        contentType: sidecar.contentType ?? 'application/octet-stream',
+        metadata: sidecar.metadata ?? {},
+      },
+      sidecarEtag: sidecar.etag,
     };
   }
 
@@ -238,7 +258,7 @@ export class FsDerivativeStore implements DerivativeStore {
       // A file server must stop serving the old bytes before provisional ones replace them.
       if (!write.servable) await removeTyped(typed);
       // Sidecar first: a reader that finds the image finds its metadata too.
-      await atomicWrite(meta, Buffer.from(JSON.stringify({ contentType: write.contentType, metadata: write.metadata ?? {} })));
+      await atomicWrite(meta, Buffer.from(JSON.stringify({ contentType: write.contentType, metadata: write.metadata ?? {}, etag: contentEtag(body) })));
       await atomicWrite(data, body);
       if (write.servable && extension) await atomicLink(data, `${typed}.${extension}`);
     } catch (err) {

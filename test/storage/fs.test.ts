@@ -49,3 +49,34 @@ describe('fs typed links (what nginx serves, README, "nginx in front")', () => {
     }
   });
 });
+
+describe('fs derivative reads across a replacement', () => {
+  it('never pairs the new sidecar with the old image: a read torn between the two writes is made again', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-torn-'));
+    try {
+      const store = new FsDerivativeStore(root);
+      const key = '400x300,avif/photo.jpg';
+      const provisional = Buffer.from('provisional bytes');
+      const final = Buffer.from('final bytes');
+      await store.put(key, provisional, { contentType: 'image/avif', metadata: { optimise: 'pending' } });
+      await store.put(key, final, { contentType: 'image/avif', metadata: { optimise: 'done' } });
+      assert.deepEqual({ ...(await store.get(key)), lastModified: undefined, etag: undefined },
+        { body: final, contentType: 'image/avif', metadata: { optimise: 'done' }, lastModified: undefined, etag: undefined });
+      // The state between a put's two renames: the new sidecar is in place, the image is still the old one.
+      await writeFile(join(root, key), provisional);
+      assert.equal(await store.get(key), null, 'the old bytes are not served as final');
+      // A writer that finishes meanwhile is waited for: the read is tried again.
+      await writeFile(join(root, key), provisional);
+      const later = setTimeout(() => void writeFile(join(root, key), final), 3);
+      const read = await store.get(key);
+      clearTimeout(later);
+      assert.ok(read === null || (read.body.equals(final) && read.metadata.optimise === 'done'));
+      // Sidecars written before they named their image's ETag are still read.
+      await writeFile(join(root, key), final);
+      await writeFile(join(root, '.meta', `${key}.json`), JSON.stringify({ contentType: 'image/avif', metadata: { optimise: 'done' } }));
+      assert.ok((await store.get(key))?.body.equals(final));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
