@@ -13,7 +13,8 @@ import sharp from 'sharp';
 import { DEFAULTS } from '../src/config/index.js';
 import type { CanonicalSpec } from '../src/ops/spec.js';
 import { encodePixels, render, renderPixels, type RenderedPixels } from '../src/pipeline/index.js';
-import { AVIF_EFFORT, BEST_EFFORT } from '../src/pipeline/encoders.js';
+import { AVIF_CHROMA, AVIF_EFFORT, BEST_EFFORT } from '../src/pipeline/encoders.js';
+import { PROVISIONAL_QUALITY } from '../src/ops/defaults.js';
 import { autoQuality } from '../src/quality/auto.js';
 import { scorer, type Scorer } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
@@ -76,7 +77,7 @@ for (const { path, kind } of corpus) {
     const spec = specOf(box, format);
     const pixels = await renderPixels(source, spec, limits);
     const score = await scorer(pixels.data, pixels.raw);
-    const provisional = (await render(source, spec, limits)).body;
+    const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
     const before = await cell(score, provisional);
     const t = performance.now();
     const { best } = await autoQuality(pixels, spec, TARGET, limits, { provisional });
@@ -105,7 +106,7 @@ md.push(`Measured by \`node --import tsx scripts/measure-encoders.ts\` on ${corp
   + ` ${[...new Set(corpus.map((c) => c.kind))].map((k) => `${corpus.filter((c) => c.kind === k).length} ${k}`).join(', ')}),`
   + ' each as `800x600,cover,{format}` (sources smaller than that: the largest 4:3 box inside them),'
   + ` quality target SSIM ${TARGET}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}.`
-  + ' "before": the miss\'s fast encode (JPEG q80, WebP q80 effort 4, AVIF q60 effort ' + AVIF_EFFORT + ');'
+  + ` "before": the miss's fast encode of a provisional derivative (JPEG q${PROVISIONAL_QUALITY.jpeg}, WebP q${PROVISIONAL_QUALITY.webp} effort 4, AVIF q${PROVISIONAL_QUALITY.avif} effort ${AVIF_EFFORT}${AVIF_CHROMA === '4:2:0' ? ' 4:2:0' : ''});`
   + ` "after": what the background re-encode stores (auto quality at WebP effort ${BEST_EFFORT.webp}, AVIF effort ${BEST_EFFORT.avif},`
   + ' kept only when smaller); ipx: its defaults (sharp\'s: JPEG q80, WebP q80, AVIF q50 effort 4), through its own API.');
 md.push('');

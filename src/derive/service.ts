@@ -130,6 +130,13 @@ export type { OptimiseOptions, OptimiseStats };
  * shared by every concurrent request for the same key. Owns the store's metadata format and the policy for a
  * store that fails: a failed read is a miss, a failed write still returns the image.
  */
+/** A transform's result: the bytes, the source version they were made from, and whether they are provisional. */
+interface Transformed {
+  sourceEtag: string;
+  image: Rendered;
+  provisional: boolean;
+}
+
 export function createDerivativeService(opts: DerivativeServiceOptions): DerivativeService {
   const admission = new Admission(opts.admission);
   const flights = new SingleFlight<Derivative | Aliased>();
@@ -190,11 +197,11 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
    */
   async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead, skipMezzanine = false): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
-    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | { sourceEtag: string; image: Rendered }>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
+    const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | Transformed>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
     type Read = (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | (FromMezzanine & { alias?: undefined });
-    const result = await deadline.answer(admission.run<Read, { alias: CanonicalSpec; read: SourceRead } | { sourceEtag: string; image: Rendered }>({
+    const result = await deadline.answer(admission.run<Read, { alias: CanonicalSpec; read: SourceRead } | Transformed>({
       signal,
       read: async () => {
         if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header), makeMezzanine: false };
@@ -228,9 +235,8 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
       },
     }));
     if ('alias' in result) return { aliasOf: result.alias, read: result.read };
-    const { sourceEtag, image } = result;
+    const { sourceEtag, image, provisional } = result;
     const created = creationTime();
-    const provisional = optimiser !== null && canAutoQuality(spec, image);
     const metadata = derivativeMetadata(sourceEtag, created, provisional);
     const made: StoredDerivative = { body: image.body, etag: contentEtag(image.body), lastModified: created, contentType: image.contentType, metadata };
     const stored = await store(key, made, provisional ? () => optimiser?.record(key, { sourceKey, spec }) : undefined);
@@ -252,7 +258,9 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   }
 
   /** The transform itself, from the mezzanine when one can stand in for the source. */
-  async function transform(spec: CanonicalSpec, sourceKey: string, r: (SourceRead & { makeMezzanine: boolean }) | FromMezzanine): Promise<{ sourceEtag: string; image: Rendered }> {
+  async function transform(spec: CanonicalSpec, sourceKey: string, r: (SourceRead & { makeMezzanine: boolean }) | FromMezzanine): Promise<Transformed> {
+    // Re-encoded later at auto quality: encoded now at the provisional quality, the floor the re-encode keeps.
+    const provisionalFor = (shape: Pick<Rendered, 'format' | 'frames'>) => optimiser !== null && canAutoQuality(spec, shape);
     let from = 'plan' in r ? r : null;
     if (!from && 'source' in r && r.makeMezzanine && mezzanines) {
       const mezzanine = await mezzanines.make(sourceKey, r.source, r.header);
@@ -261,10 +269,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     }
     if (from) {
       stats.fromMezzanine++;
-      return { sourceEtag: from.mezzanine.sourceEtag, image: await renderFromMezzanine(from.mezzanine.body, spec, from.plan, limits) };
+      const provisional = provisionalFor({ format: from.plan.format, frames: 1 });
+      return { sourceEtag: from.mezzanine.sourceEtag, image: await renderFromMezzanine(from.mezzanine.body, spec, from.plan, limits, { provisional }), provisional };
     }
     const read = r as SourceRead;
-    return { sourceEtag: read.source.etag, image: await render(read.source.body, spec, limits, read.header) };
+    const provisional = provisionalFor(describeTransform(read.header, spec, limits));
+    return { sourceEtag: read.source.etag, image: await render(read.source.body, spec, limits, read.header, { provisional }), provisional };
   }
 
   /**

@@ -11,3 +11,14 @@ export const DEFAULT_QUALITY = { jpeg: 80, webp: 80, avif: 60 } as const satisfi
 export function usesQuality(format: string): format is keyof typeof DEFAULT_QUALITY {
   return format in DEFAULT_QUALITY;
 }
+
+/**
+ * Qualities of the miss's fast encode when the background re-encode will follow (a provisional derivative, see
+ * src/derive/optimise.ts). The re-encode never stores more bytes than the miss did, so this quality is the floor an
+ * image that is hard to compress keeps for good; easy images end at the quality target whatever it is. On the
+ * corpus's hardest photo, JPEG q80 (mozjpeg table 3, trellis) scored SSIM 0.936, under what plain libjpeg q80 (ipx)
+ * serves, 0.958; q88 scores 0.961. AVIF q60 at effort 0 scored 0.947, more than 0.002 under WebP's lowest (0.9537);
+ * q63 scores 0.955. URLs keep their meaning: DEFAULT_QUALITY still says which `qN` is the default, and a server
+ * without the re-encode (`--optimise off`, `--cache none`) encodes at it. Measured in docs/encoders.md.
+ */
+export const PROVISIONAL_QUALITY = { jpeg: 88, webp: 80, avif: 63 } as const satisfies Record<keyof typeof DEFAULT_QUALITY, number>;

@@ -95,11 +95,14 @@ export function describeTransform(inspected: Inspected, spec: TransformSpec, lim
   };
 }
 
-/** Renders a source; `inspected` is its header pass when the caller already made it (admission does). */
-export async function render(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<Rendered> {
+/**
+ * Renders a source; `inspected` is its header pass when the caller already made it (admission does); `tuning`
+ * says the encode is provisional (a miss the background re-encode will replace).
+ */
+export async function render(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected, tuning?: EncodeTuning): Promise<Rendered> {
   const { img, format, frames } = await prepare(input, spec, limits, inspected);
   try {
-    const { data, info } = await ENCODERS[format](img, spec).toBuffer({ resolveWithObject: true });
+    const { data, info } = await ENCODERS[format](img, spec, tuning).toBuffer({ resolveWithObject: true });
     return { body: data, format, contentType: CONTENT_TYPES[format], width: info.width, height: info.height / frames, frames };
   } catch (err) {
     throw decodeError(err);

@@ -1,6 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
 import type { Gravity, TransformSpec } from '../ops/spec.js';
-import { ENCODERS } from './encoders.js';
+import { ENCODERS, type EncodeTuning } from './encoders.js';
 import { CONTENT_TYPES, defaultOutputFormat, type OutputFormat, type SourceFormat } from './formats.js';
 import type { ResizePlan, Size } from './geometry.js';
 import { decodeError, orientedSize, pageSize, planRender, type Inspected, type Rendered } from './index.js';
@@ -273,7 +273,7 @@ export function mezzanineShape(plan: MezzaninePlan, mezz: Size): TransformShape 
 }
 
 /** Renders a derivative from the mezzanine by its plan. */
-export async function renderFromMezzanine(mezz: Buffer, spec: TransformSpec, plan: MezzaninePlan, limits: PipelineLimits): Promise<Rendered> {
+export async function renderFromMezzanine(mezz: Buffer, spec: TransformSpec, plan: MezzaninePlan, limits: PipelineLimits, tuning?: EncodeTuning): Promise<Rendered> {
   const { render } = plan;
   try {
     let img = oriented(sharp(mezz, { limitInputPixels: limits.maxInputPixels, sequentialRead: true }).timeout({ seconds: limits.timeoutSeconds }), render)
@@ -295,7 +295,7 @@ export async function renderFromMezzanine(mezz: Buffer, spec: TransformSpec, pla
     }
     const stepInput = { spec, meta: {} as never, source: 'jpeg' as const, limits, plan: render };
     for (const step of [blur, sharpen, flatten]) img = step.apply(img, stepInput);
-    const { data, info } = await ENCODERS[plan.format](img, spec).toBuffer({ resolveWithObject: true });
+    const { data, info } = await ENCODERS[plan.format](img, spec, tuning).toBuffer({ resolveWithObject: true });
     return { body: data, format: plan.format, contentType: CONTENT_TYPES[plan.format], width: info.width, height: info.height, frames: 1 };
   } catch (err) {
     throw decodeError(err);

@@ -48,6 +48,23 @@ async function resolveInside(root: string, key: string): Promise<string> {
   return real;
 }
 
+/**
+ * A file of known size in as few reads as the kernel allows (one, for a file in the page cache). FileHandle.readFile
+ * reads 512 KiB at a time, each a round trip through libuv's thread pool: 9 of them for a 4 MB photo, ~0.3 ms more
+ * per miss (bench/miss-ab.ts). A file that shrank meanwhile is returned as read.
+ */
+async function readWhole(handle: fsp.FileHandle, size: number, signal?: AbortSignal): Promise<Buffer> {
+  signal?.throwIfAborted();
+  const body = Buffer.allocUnsafeSlow(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await handle.read(body, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return offset === size ? body : body.subarray(0, offset);
+}
+
 function fsEtag(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 }
@@ -90,7 +107,7 @@ export class FsSourceStore implements SourceStore {
       if (st.size > options.maxBytes) {
         throw new PayloadTooLarge(`Source is ${st.size} bytes, over the limit of ${options.maxBytes}`);
       }
-      const body = await handle.readFile({ signal: options.signal });
+      const body = await readWhole(handle, st.size, options.signal);
       return { body, size: body.length, etag: fsEtag(st.size, st.mtimeMs), lastModified: st.mtime };
     } catch (err) {
       throw storageFailure(err, 'reading a source');
