@@ -53,6 +53,13 @@ export class Mezzanines {
    * a source replaced by one that can have one gets it on a miss after that.
    */
   private readonly without = new LRUCache<string, true>({ max: 100_000, ttl: 60_000 });
+  /**
+   * Sources whose miss went the direct way lately, with no mezzanine. One is made on a source's second miss, not
+   * its first: a page of distinct thumbnails asks each source once, and making a mezzanine for each of them made
+   * that first page 1.4-1.5x slower and its peak memory ~120 MB higher (docs/benchmarks.md, "srcset"). An hour: the
+   * sizes of one page's srcset, or of one image over its visitors' devices, arrive well within it.
+   */
+  private readonly once = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 });
   readonly stats: MezzanineStats = { made: 0, used: 0 };
 
   constructor(
@@ -75,9 +82,20 @@ export class Mezzanines {
     this.without.set(sourceKey, true);
   }
 
+  /**
+   * Whether a miss that could make this source's mezzanine should: true from the source's second such miss on
+   * (in this process, within the hour); the first is made the direct way.
+   */
+  worthMaking(sourceKey: string): boolean {
+    if (this.once.has(sourceKey)) return true;
+    this.once.set(sourceKey, true);
+    return false;
+  }
+
   /** Forgets what is known of a source (purged: it may have been replaced). */
   forget(sourceKey: string): void {
     this.without.delete(sourceKey);
+    this.once.delete(sourceKey);
   }
 
   /** The stored mezzanine of a source, or null: none, unreadable, or made from a source that has changed since. */

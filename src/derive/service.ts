@@ -216,10 +216,10 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         const header = await inspect(read.body, limits);
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
         const alias = aliasFromHeader(spec, header);
-        // Made on the first miss that decodes the source (one whose options could use it), or again over a stale one.
+        // Made on the second miss that decodes the source (one whose options could use it), or again over a stale one.
         const holds = mezzanines !== null && canHoldSource(header, mezzanines.settings);
         if (mezzanines && !holds) mezzanines.cannotHold(sourceKey);
-        const makeMezzanine = holds && !alias && !mezzanine.exists && !specFallback(spec);
+        const makeMezzanine = holds && !alias && !mezzanine.exists && !specFallback(spec) && (skipMezzanine || mezzanines.worthMaking(sourceKey));
         return { source: read, header, alias, makeMezzanine };
       },
       price: (r) => priceOf(spec, r),

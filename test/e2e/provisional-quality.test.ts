@@ -59,7 +59,7 @@ describe('the miss of a derivative the background re-encode will replace', () =>
     const src = await mkdtemp(join(tmpdir(), 'resizer-provisional-src-'));
     const made: Record<string, { body: Buffer; fromMezzanine: number }> = {};
     try {
-      // A progressive photo bigger than the mezzanine (256 px here), so that later sizes are made from it.
+      // A progressive photo bigger than the mezzanine (256 px here): its second miss makes the mezzanine and is made from it.
       await sharp(join(FIXTURES, 'photos/Kleiber_by_Lukas_Baubkus.jpg')).resize({ width: 1200 }).jpeg({ quality: 90, progressive: true }).toFile(join(src, 'p.jpg'));
       for (const optimise of ['idle', 'off'] as const) {
         const dir = await mkdtemp(join(tmpdir(), 'resizer-provisional-'));
@@ -78,7 +78,7 @@ describe('the miss of a derivative the background re-encode will replace', () =>
     } finally {
       await rm(src, { recursive: true, force: true });
     }
-    assert.deepEqual([made.idle?.fromMezzanine, made.off?.fromMezzanine], [2, 2], 'both sizes made from the mezzanine');
+    assert.deepEqual([made.idle?.fromMezzanine, made.off?.fromMezzanine], [1, 1], 'the second size made from the mezzanine');
     assert.ok(made.idle!.body.length > made.off!.body.length, `provisional ${made.idle!.body.length} bytes, default ${made.off!.body.length}`);
   });
 });
