@@ -405,8 +405,13 @@ async function hitWorkloads(ws: Workload[]): Promise<void> {
       const made = await get(srv.base + w0.ours);
       if (made.status !== 200) { unavailable.push({ workload: w0.id, contender: name, why: `HTTP ${made.status}` }); return; }
       // The miss is provisional: the idle re-encode replaces it (new bytes, new ETag) once the server is quiet.
+      // The revalidation cells need the final ETag: wait for the final Cache-Control (the long one).
       await settle(srv.pid);
-      const first = await get(srv.base + w0.ours);
+      let first = await get(srv.base + w0.ours);
+      for (let i = 0; i < 240 && !String(first.headers['cache-control'] ?? '').includes('immutable'); i++) {
+        await sleep(250);
+        first = await get(srv.base + w0.ours);
+      }
       const etag = String(first.headers.etag ?? '');
       for (const w of ws) {
         const headers: Record<string, string> = w.kind === 'revalidate' ? { 'If-None-Match': etag } : {};
