@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { entryLru } from './lru.js';
 import { normalise } from '../ops/normalise.js';
 import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { deviceBox, type Size } from '../pipeline/geometry.js';
@@ -41,7 +41,7 @@ export function aliasFromHeader(spec: TransformSpec, header: Inspected): Canonic
  * minute: a source replaced by a larger one makes the box constrain again, and the next check sees it.
  */
 export class AliasMemory {
-  private readonly lru = new LRUCache<string, { key: string; spec: CanonicalSpec }>({ max: 50_000, ttl: 60_000 });
+  private readonly lru = entryLru<string, { key: string; spec: CanonicalSpec }>(50_000, 60_000);
 
   get(key: string): { key: string; spec: CanonicalSpec } | undefined { return this.lru.get(key); }
   set(key: string, target: { key: string; spec: CanonicalSpec }): void { this.lru.set(key, target); }

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { entryLru } from './lru.js';
 import { ResizerError, TransformTimeout } from '../errors/index.js';
 
 /** How many failed derivative keys are remembered at most: a bound on memory, not a tuning knob. */
@@ -19,7 +20,7 @@ export class FailureMemory {
 
   constructor(ttlSeconds: number, maxEntries = FAILURE_MEMORY_ENTRIES) {
     if (ttlSeconds <= 0) return;
-    this.lru = new LRUCache<string, ResizerError>({ max: maxEntries, ttl: ttlSeconds * 1000, ttlAutopurge: false });
+    this.lru = entryLru<string, ResizerError>(maxEntries, ttlSeconds * 1000);
   }
 
   /** Throws the remembered error of `key`, if it failed within the interval. */

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { entryLru } from './lru.js';
 import { RESERVED_SEGMENT } from '../url/path.js';
 import type { Inspected } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
@@ -52,14 +52,14 @@ export class Mezzanines {
    * Sources read lately that cannot have one, so their misses do not ask the store for it each time. A minute:
    * a source replaced by one that can have one gets it on a miss after that.
    */
-  private readonly without = new LRUCache<string, true>({ max: 100_000, ttl: 60_000 });
+  private readonly without = entryLru<string, true>(100_000, 60_000);
   /**
    * Sources whose miss went the direct way lately, with no mezzanine. One is made on a source's second miss, not
    * its first: a page of distinct thumbnails asks each source once, and making a mezzanine for each of them made
    * that first page 1.4-1.5x slower and its peak memory ~120 MB higher (docs/benchmarks.md, "srcset"). An hour: the
    * sizes of one page's srcset, or of one image over its visitors' devices, arrive well within it.
    */
-  private readonly once = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 });
+  private readonly once = entryLru<string, true>(100_000, 3_600_000);
   readonly stats: MezzanineStats = { made: 0, used: 0 };
 
   constructor(

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { entryLru } from './lru.js';
 import type { SourceStore, StoredDerivative } from '../storage/types.js';
 import { SOURCE_ETAG } from './metadata.js';
 
@@ -17,7 +18,7 @@ export class Revalidator {
 
   constructor(private readonly sources: SourceStore, intervalSeconds: number, private readonly logger: WarnLogger) {
     this.intervalMs = intervalSeconds * 1000;
-    if (this.intervalMs > 0) this.verified = new LRUCache<string, true>({ max: 100_000, ttl: this.intervalMs });
+    if (this.intervalMs > 0) this.verified = entryLru<string, true>(100_000, this.intervalMs);
   }
 
   async isOutdated(key: string, sourceKey: string, found: StoredDerivative): Promise<boolean> {
