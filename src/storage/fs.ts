@@ -273,7 +273,7 @@ async function readPair(data: string, meta: string): Promise<{ body: Buffer; mti
       const st = await handle.stat();
       if (!st.isFile()) return null;
       mtime = st.mtime;
-      body = await handle.readFile();
+      body = await readWhole(handle, st.size);
     } finally {
       await handle.close();
     }
@@ -302,10 +302,16 @@ async function removeTyped(typed: string): Promise<void> {
   await Promise.all(TYPED_EXTENSIONS.map((e) => fsp.rm(`${typed}.${e}`, { force: true })));
 }
 
-/** A hard link under a temp name, then rename: the typed name moves to the new bytes in one step. */
+/**
+ * A hard link under a temp name, then rename: the typed name moves to the new bytes in one step. The temp name is
+ * the short one atomicWrite uses: `{name}.{format}.{hex}.tmp` passed 255 bytes for keys atomicWrite accepts, and
+ * the whole put failed after the image was written. A typed name itself too long is not made (nginx then passes
+ * the request to resizer, which serves it).
+ */
 async function atomicLink(target: string, path: string): Promise<void> {
+  if (Buffer.byteLength(basename(path)) > NAME_MAX) return;
   await fsp.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await fsp.link(target, tmp);
     await fsp.rename(tmp, path);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,7 +31,8 @@ describe('fs derivative store: names near the limit, crash leftovers', () => {
       const store = new FsDerivativeStore(join(root, `d${bytes}`));
       const key = `400x300/2024/${longName(bytes)}`;
       assert.equal(Buffer.byteLength(longName(bytes)), bytes);
-      await store.put(key, Buffer.from('pixels'), { contentType: 'image/webp', metadata: { 'source-etag': '"e"' } });
+      // Servable: the typed link for a file server is made too, when its name fits (`{name}.webp`).
+      await store.put(key, Buffer.from('pixels'), { contentType: 'image/webp', metadata: { 'source-etag': '"e"' }, servable: true });
       const got = await store.get(key);
       assert.equal(got?.body.toString(), 'pixels');
       assert.equal(got?.contentType, 'image/webp');
@@ -39,6 +40,8 @@ describe('fs derivative store: names near the limit, crash leftovers', () => {
       const names = await walk(join(root, `d${bytes}`));
       assert.ok(names.every((n) => Buffer.byteLength(n) <= 255), names.join('\n'));
       assert.ok(!names.some((n) => n.endsWith('.tmp')));
+      const typed = await readFile(join(root, `d${bytes}`, '.typed', `${key}.webp`), 'utf8').catch(() => null);
+      assert.equal(typed, bytes + '.webp'.length <= 255 ? 'pixels' : null);
       await store.delete(key);
       assert.equal(await store.get(key), null);
     });
