@@ -125,11 +125,6 @@ export interface DerivativeService {
 
 export type { OptimiseOptions, OptimiseStats };
 
-/**
- * The read-through derivative cache, transport-free: hot set, then store, then a transform admitted by cost and
- * shared by every concurrent request for the same key. Owns the store's metadata format and the policy for a
- * store that fails: a failed read is a miss, a failed write still returns the image.
- */
 /** A transform's result: the bytes, the source version they were made from, and whether they are provisional. */
 interface Transformed {
   sourceEtag: string;
@@ -137,6 +132,11 @@ interface Transformed {
   provisional: boolean;
 }
 
+/**
+ * The read-through derivative cache, transport-free: hot set, then store, then a transform admitted by cost and
+ * shared by every concurrent request for the same key. Owns the store's metadata format and the policy for a
+ * store that fails: a failed read is a miss, a failed write still returns the image.
+ */
 export function createDerivativeService(opts: DerivativeServiceOptions): DerivativeService {
   const admission = new Admission(opts.admission);
   const flights = new SingleFlight<Derivative | Aliased>();
