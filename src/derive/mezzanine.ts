@@ -35,13 +35,6 @@ interface WarnLogger {
   warn(obj: object, msg?: string): void;
 }
 
-export interface MezzanineStats {
-  /** Mezzanines made (each one a full decode of its source). */
-  made: number;
-  /** Derivatives made from a mezzanine instead of the source. */
-  used: number;
-}
-
 /**
  * Finds, revalidates and makes mezzanines. Making one is single-flighted per source, as derivatives are per key:
  * concurrent misses of one source's sizes wait for the one mezzanine rather than each decoding the source.
@@ -60,7 +53,6 @@ export class Mezzanines {
    * sizes of one page's srcset, or of one image over its visitors' devices, arrive well within it.
    */
   private readonly once = entryLru<string, true>(100_000, 3_600_000);
-  readonly stats: MezzanineStats = { made: 0, used: 0 };
 
   constructor(
     readonly settings: MezzanineSettings,
@@ -68,7 +60,7 @@ export class Mezzanines {
     private readonly revalidator: Revalidator,
     private readonly limits: PipelineLimits,
     private readonly logger: WarnLogger,
-    /** Told of each mezzanine made (the service's stats). */
+    /** Told of each mezzanine made (each one a full decode of its source; the service's stats count them). */
     private readonly onMade: () => void = () => undefined,
   ) {}
 
@@ -125,7 +117,6 @@ export class Mezzanines {
       const stored = await this.find(sourceKey);
       if (stored && stored.sourceEtag === source.etag) return stored;
       const made = await makeMezzanine(source.body, this.settings, this.limits);
-      this.stats.made++;
       this.onMade();
       const mezzanine: StoredMezzanine = { ...made, facts: factsOf(header), sourceEtag: source.etag };
       await this.save(sourceKey, mezzanine);

@@ -6,6 +6,7 @@ import type { PipelineLimits } from '../pipeline/limits.js';
 import { autoQuality } from '../quality/auto.js';
 import type { Trial } from '../quality/search.js';
 import { contentEtag } from '../storage/content-hash.js';
+import { RESERVED_SEGMENT } from '../url/path.js';
 import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { creationTime, CREATED, isProvisional, OPTIMISE, QUALITY, SOURCE_ETAG, SSIM } from './metadata.js';
 
@@ -35,7 +36,7 @@ interface Pending {
  * re-encode needs. `_` is the reserved service segment, so no URL's derivative can live there. The derivative's
  * own metadata (`optimise: pending|done`) is the truth; a marker only says where to look after a restart.
  */
-const MARKERS = '_/optimise/';
+const MARKERS = `${RESERVED_SEGMENT}/optimise/`;
 
 /** Thrown at the next step once closed: the work stays pending in the store for the next process. */
 class Stopped extends Error {}
