@@ -64,45 +64,37 @@ describe('fs image and sidecar read as one pair', () => {
     }
   }
 
-  it('never pairs a new sidecar with the old bytes: the read waits for the image to follow', async () => {
+  /** A store over a fresh folder for one test, removed after it. */
+  async function withStore(test: (root: string, store: FsDerivativeStore) => Promise<void>): Promise<void> {
     const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
     try {
-      const store = new FsDerivativeStore(root);
-      await halfReplaced(root, store);
-      const read = store.get(key);
-      setTimeout(() => void writeFile(join(root, key), 'final bytes'), 30);
-      const got = await read;
-      assert.equal(got?.body.toString(), 'final bytes');
-      assert.equal(got?.metadata.optimise, 'done');
+      await test(root, new FsDerivativeStore(root));
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  });
+  }
 
-  it('treats a pair that stays mismatched (a crash between the renames) as missing, so it is made again', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
-    try {
-      const store = new FsDerivativeStore(root);
-      await halfReplaced(root, store);
-      assert.equal(await store.get(key), null);
-      await store.put(key, Buffer.from('made again'), { contentType: 'image/webp', metadata: { optimise: 'done' } });
-      assert.equal((await store.get(key))?.body.toString(), 'made again');
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+  it('never pairs a new sidecar with the old bytes: the read waits for the image to follow', () => withStore(async (root, store) => {
+    await halfReplaced(root, store);
+    const read = store.get(key);
+    setTimeout(() => void writeFile(join(root, key), 'final bytes'), 30);
+    const got = await read;
+    assert.equal(got?.body.toString(), 'final bytes');
+    assert.equal(got?.metadata.optimise, 'done');
+  }));
 
-  it('reads sidecars written before they named their bytes', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'resizer-fs-pair-'));
-    try {
-      const store = new FsDerivativeStore(root);
-      await store.put(key, Buffer.from('old cache'), { contentType: 'image/webp', metadata: { a: '1' } });
-      await writeFile(join(root, '.meta', `${key}.json`), JSON.stringify({ contentType: 'image/webp', metadata: { a: '1' } }));
-      const got = await store.get(key);
-      assert.equal(got?.body.toString(), 'old cache');
-      assert.equal(got?.metadata.a, '1');
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+  it('treats a pair that stays mismatched (a crash between the renames) as missing, so it is made again', () => withStore(async (root, store) => {
+    await halfReplaced(root, store);
+    assert.equal(await store.get(key), null);
+    await store.put(key, Buffer.from('made again'), { contentType: 'image/webp', metadata: { optimise: 'done' } });
+    assert.equal((await store.get(key))?.body.toString(), 'made again');
+  }));
+
+  it('reads sidecars written before they named their bytes', () => withStore(async (root, store) => {
+    await store.put(key, Buffer.from('old cache'), { contentType: 'image/webp', metadata: { a: '1' } });
+    await writeFile(join(root, '.meta', `${key}.json`), JSON.stringify({ contentType: 'image/webp', metadata: { a: '1' } }));
+    const got = await store.get(key);
+    assert.equal(got?.body.toString(), 'old cache');
+    assert.equal(got?.metadata.a, '1');
+  }));
 });
