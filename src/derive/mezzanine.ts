@@ -3,7 +3,8 @@ import { RESERVED_SEGMENT } from '../url/path.js';
 import type { Inspected } from '../pipeline/index.js';
 import type { PipelineLimits } from '../pipeline/limits.js';
 import { factsOf, makeMezzanine, type Mezzanine, type MezzanineSettings, type SourceFacts } from '../pipeline/mezzanine.js';
-import type { DerivativeStore, SourceObject } from '../storage/types.js';
+import type { DerivativeStore } from '../storage/types.js';
+import { verified, type LoadedSource } from './source-read.js';
 import { asServed, creationTime, derivativeMetadata, SOURCE_ETAG } from './metadata.js';
 import type { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
@@ -111,12 +112,13 @@ export class Mezzanines {
    * The mezzanine of a source just read, made and stored unless one made from the same bytes is there by now; a
    * failed write is logged, the mezzanine still used.
    */
-  async make(sourceKey: string, source: SourceObject, header: Inspected): Promise<StoredMezzanine> {
+  async make(sourceKey: string, source: LoadedSource, header: Inspected): Promise<StoredMezzanine> {
     const { value } = await this.flights.run(mezzanineKey(sourceKey), async () => {
       // Misses that read the source while another was making the mezzanine find it made, from the same bytes.
       const stored = await this.find(sourceKey);
       if (stored && stored.sourceEtag === source.etag) return stored;
-      const made = await makeMezzanine(source.body, this.settings, this.limits);
+      // Never stored under the ETag of another version than the one decoded.
+      const made = await verified(source, makeMezzanine(source.input, this.settings, this.limits));
       this.onMade();
       const mezzanine: StoredMezzanine = { ...made, facts: factsOf(header), sourceEtag: source.etag };
       await this.save(sourceKey, mezzanine);

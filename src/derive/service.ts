@@ -8,7 +8,7 @@ import type { PipelineLimits } from '../pipeline/limits.js';
 import { canHoldSource, mezzanineShape, planFromMezzanine, renderFromMezzanine, specFallback, type MezzaninePlan, type MezzanineSettings } from '../pipeline/mezzanine.js';
 import { canAutoQuality } from '../quality/auto.js';
 import { contentEtag } from '../storage/content-hash.js';
-import type { DerivativeStore, SourceObject, SourceStore, StoredDerivative } from '../storage/types.js';
+import type { DerivativeStore, SourceStore, StoredDerivative } from '../storage/types.js';
 import { buildSegment } from '../url/segment.js';
 import { Deadline } from './deadline.js';
 import { aliasFromHeader, AliasMemory } from './effective-size.js';
@@ -20,6 +20,7 @@ import { Mezzanines, type StoredMezzanine } from './mezzanine.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
+import { loadSource, SourceChanged, verified, type LoadedSource } from './source-read.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -83,7 +84,7 @@ export interface Derivative extends StoredDerivative {
 
 /** A source read and its header pass, as admission's read step produces them. */
 interface SourceRead {
-  source: SourceObject;
+  source: LoadedSource;
   header: Inspected;
 }
 
@@ -196,6 +197,17 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
    * (the source is read, and the mezzanine made again from it); or the store just failed, and is not asked again.
    */
   async function make(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread?: SourceRead, skipMezzanine = false): Promise<Derivative | Aliased> {
+    try {
+      return await makeOnce(spec, sourceKey, key, signal, preread, skipMezzanine, false);
+    } catch (err) {
+      if (!(err instanceof SourceChanged)) throw err;
+      // The file was replaced while libvips read it: once more, from bytes read whole, which cannot change under us.
+      logger.info({ key, sourceKey }, 'source changed while it was read; reading it again');
+      return makeOnce(spec, sourceKey, key, signal, undefined, skipMezzanine, true);
+    }
+  }
+
+  async function makeOnce(spec: CanonicalSpec, sourceKey: string, key: string, signal: AbortSignal, preread: SourceRead | undefined, skipMezzanine: boolean, wholeRead: boolean): Promise<Derivative | Aliased> {
     // The deadline covers decode, pipeline and encode; sharp's own timeout misses the AVIF encoder (src/derive/deadline.ts).
     const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | Transformed>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
@@ -208,12 +220,12 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
         const mezzanine = skipMezzanine ? { found: null, exists: false } : await mezzanineFor(spec, sourceKey);
         if (mezzanine.found) return mezzanine.found;
         const t = performance.now();
-        const read = await sources.get(sourceKey, { maxBytes: limits.maxSourceBytes, signal }).catch((err: unknown) => {
+        const read = await loadSource(sources, sourceKey, { maxBytes: limits.maxSourceBytes, signal }, wholeRead).catch((err: unknown) => {
           observer.sourceRead?.(since(t), err instanceof ResizerError && err.status < 500 ? 'rejected' : 'error');
           throw err;
         });
         observer.sourceRead?.(since(t), 'ok');
-        const header = await inspect(read.body, limits);
+        const header = await verified(read, inspect(read.input, limits));
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
         const alias = aliasFromHeader(spec, header);
         // Made on the second miss that decodes the source (one whose options could use it), or again over a stale one.
@@ -250,11 +262,11 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     if ('plan' in r) return { ...predictCost(mezzanineShape(r.plan, r.mezzanine)), sourceBytes: r.mezzanine.body.length };
     if (r.alias) return { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 };
     const direct = predictCost(describeTransform(r.header, spec, limits));
-    if (!r.makeMezzanine || !mezzanines) return { ...direct, sourceBytes: r.source.body.length };
+    if (!r.makeMezzanine || !mezzanines) return { ...direct, sourceBytes: r.source.heldBytes };
     const side = mezzanines.settings.longSide;
     const making = predictCost(describeTransform(r.header, { width: side, height: side, format: 'jpeg' }, limits));
     // One after the other: the larger peak, the sum of the time.
-    return { memoryBytes: Math.max(direct.memoryBytes, making.memoryBytes), cpuMs: direct.cpuMs + making.cpuMs, sourceBytes: r.source.body.length };
+    return { memoryBytes: Math.max(direct.memoryBytes, making.memoryBytes), cpuMs: direct.cpuMs + making.cpuMs, sourceBytes: r.source.heldBytes };
   }
 
   /** The transform itself, from the mezzanine when one can stand in for the source. */
@@ -274,7 +286,8 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     }
     const read = r as SourceRead;
     const provisional = provisionalFor(describeTransform(read.header, spec, limits));
-    return { sourceEtag: read.source.etag, image: await render(read.source.body, spec, limits, read.header, { provisional }), provisional };
+    const image = await verified(read.source, render(read.source.input, spec, limits, read.header, { provisional }));
+    return { sourceEtag: read.source.etag, image, provisional };
   }
 
   /**

@@ -1,5 +1,5 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
+import { InternalError, PayloadTooLarge, ResizerError, TransformTimeout, Unprocessable, UnsupportedMediaType } from '../errors/index.js';
 import { MAX_BLUR_SIGMA } from '../ops/table.js';
 import type { CanonicalSpec, TransformSpec } from '../ops/spec.js';
 import { ENCODERS, type EncodeTuning } from './encoders.js';
@@ -29,16 +29,26 @@ const NOT_DECODABLE: Partial<Record<SourceFormat, string>> = {
   unknown: 'Unsupported image format',
 };
 
+/**
+ * A source for the pipeline: its bytes, or a local file libvips opens by name with the file's first bytes, from
+ * which its format is told before libvips parses anything (an SVG must come as bytes: it is drawn in a child process).
+ */
+export type SourceInput = Buffer | { path: string; head: Buffer };
+
+const headOf = (input: SourceInput): Buffer => (Buffer.isBuffer(input) ? input : input.head);
+/** What sharp opens: the bytes, or the file by its name. */
+export const openable = (input: SourceInput): Buffer | string => (Buffer.isBuffer(input) ? input : input.path);
+
 /** Reads the header only: dimensions, frames, format. Refuses what the limits or libvips cannot take. */
-export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ meta: Metadata; source: SourceFormat }> {
-  const source = sniff(input);
+export async function inspect(input: SourceInput, limits: PipelineLimits): Promise<{ meta: Metadata; source: SourceFormat }> {
+  const source = sniff(headOf(input));
   const refusal = NOT_DECODABLE[source];
   if (refusal) throw new UnsupportedMediaType(refusal);
   // The SVG's header is read by the child process that draws it, under its time and memory bounds.
-  if (source === 'svg') return { meta: refuseSvg(input, limits), source };
+  if (source === 'svg') return { meta: refuseSvg(svgBytes(input), limits), source };
   let meta: Metadata;
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await sharp(openable(input), { limitInputPixels: false }).metadata();
   } catch (err) {
     throw decodeError(err);
   }
@@ -48,6 +58,11 @@ export async function inspect(input: Buffer, limits: PipelineLimits): Promise<{ 
     throw new Unprocessable(`Image is ${meta.width}x${meta.height}${frames > 1 ? `x${frames} frames` : ''}, over the limit of ${limits.maxInputPixels} pixels`);
   }
   return { meta, source };
+}
+
+function svgBytes(input: SourceInput): Buffer {
+  if (!Buffer.isBuffer(input)) throw new InternalError('An SVG source reached the pipeline as a file, not as its bytes');
+  return input;
 }
 
 /** SVG is a program more than a picture: its cost follows its text, so it is bounded by bytes (and by the timeout). */
@@ -99,7 +114,7 @@ export function describeTransform(inspected: Inspected, spec: TransformSpec, lim
  * Renders a source; `inspected` is its header pass when the caller already made it (admission does); `tuning`
  * says the encode is provisional (a miss the background re-encode will replace).
  */
-export async function render(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected, tuning?: EncodeTuning): Promise<Rendered> {
+export async function render(input: SourceInput, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected, tuning?: EncodeTuning): Promise<Rendered> {
   const { img, format, frames } = await prepare(input, spec, limits, inspected);
   try {
     const { data, info } = await ENCODERS[format](img, spec, tuning).toBuffer({ resolveWithObject: true });
@@ -116,7 +131,7 @@ export interface RenderedPixels {
   format: OutputFormat;
 }
 
-export async function renderPixels(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<RenderedPixels> {
+export async function renderPixels(input: SourceInput, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<RenderedPixels> {
   const { img, format } = await prepare(input, spec, limits, inspected);
   try {
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
@@ -133,13 +148,13 @@ export async function encodePixels(pixels: RenderedPixels, spec: CanonicalSpec, 
 }
 
 /** The pipeline up to the encoder: opened, sized and stepped. */
-async function prepare(input: Buffer, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<{ img: Sharp; format: OutputFormat; frames: number }> {
+async function prepare(input: SourceInput, spec: CanonicalSpec, limits: PipelineLimits, inspected?: Inspected): Promise<{ img: Sharp; format: OutputFormat; frames: number }> {
   const header = inspected ?? await inspect(input, limits);
   const { meta, source } = header;
   const format = outputFormatOf(spec, header);
   const animated = animates(spec, meta, format, limits);
   try {
-    const { open, size } = source === 'svg' ? await openSvg(input, spec, limits) : openImage(input, meta, limits, animated);
+    const { open, size } = source === 'svg' ? await openSvg(svgBytes(input), spec, limits) : openImage(input, meta, limits, animated);
     const work = spec.trim ? await trimmedSize(open, spec, limits) : orientedSize(size, meta, spec);
     const frames = animated ? meta.pages ?? 1 : 1;
     const plan = planRender(spec, work, format, frames, limits);
@@ -158,9 +173,9 @@ interface Opened {
   size: Size;
 }
 
-function openImage(input: Buffer, meta: Metadata, limits: PipelineLimits, animated: boolean): Opened {
+function openImage(input: SourceInput, meta: Metadata, limits: PipelineLimits, animated: boolean): Opened {
   const options: SharpOptions = { limitInputPixels: limits.maxInputPixels, sequentialRead: true, animated };
-  return { open: () => sharp(input, options), size: pageSize(meta) };
+  return { open: () => sharp(openable(input), options), size: pageSize(meta) };
 }
 
 /** SVG is drawn in a child process with a hard time limit; the pipeline then works on its pixels. */

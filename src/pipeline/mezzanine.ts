@@ -3,7 +3,7 @@ import type { Gravity, TransformSpec } from '../ops/spec.js';
 import { ENCODERS, type EncodeTuning } from './encoders.js';
 import { CONTENT_TYPES, defaultOutputFormat, type OutputFormat, type SourceFormat } from './formats.js';
 import type { ResizePlan, Size } from './geometry.js';
-import { decodeError, orientedSize, pageSize, planRender, type Inspected, type Rendered } from './index.js';
+import { decodeError, openable, orientedSize, pageSize, planRender, type Inspected, type Rendered, type SourceInput } from './index.js';
 import type { PipelineLimits } from './limits.js';
 import type { TransformShape } from './shape.js';
 import { blur, flatten, sharpen, type RenderPlan } from './steps.js';
@@ -63,10 +63,10 @@ export function canHoldSource({ meta, source }: Inspected, settings: MezzanineSe
  * Made from the whole decode, without sharp's fast shrink-on-load (which leaves less than a factor of 2 to the
  * resampler): every later size inherits its quality.
  */
-export async function makeMezzanine(input: Buffer, settings: MezzanineSettings, limits: PipelineLimits): Promise<Mezzanine> {
+export async function makeMezzanine(input: SourceInput, settings: MezzanineSettings, limits: PipelineLimits): Promise<Mezzanine> {
   const L = settings.longSide;
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: limits.maxInputPixels, sequentialRead: true })
+    const { data, info } = await sharp(openable(input), { limitInputPixels: limits.maxInputPixels, sequentialRead: true })
       .timeout({ seconds: limits.timeoutSeconds })
       .autoOrient()
       .resize({ width: L, height: L, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false })

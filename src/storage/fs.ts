@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InternalError, NotFound, PayloadTooLarge, quote, ResizerError, ServiceUnavailable } from '../errors/index.js';
 import { validateKey } from '../keys/index.js';
 import type {
-  DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceListOptions, SourceObject, SourceReadOptions,
+  DerivativeStore, DerivativeWrite, SourceEntry, SourceInfo, SourceFile, SourceListOptions, SourceObject, SourceReadOptions,
   SourceStore, StoredDerivative,
 } from './types.js';
 
@@ -65,6 +65,25 @@ async function readWhole(handle: fsp.FileHandle, size: number, signal?: AbortSig
   return offset === size ? body : body.subarray(0, offset);
 }
 
+/**
+ * Sources up to this size are read whole; larger ones are opened by libvips itself. Reading a small file costs
+ * less than a second open, and its buffer is too small to press the garbage collector.
+ */
+const WHOLE_READ_BYTES = 256 * 1024;
+/** What the format sniffer looks at (src/pipeline/formats.ts). */
+const HEAD_BYTES = 4096;
+
+/** The path still names the file that was opened: not replaced (inode), not rewritten (size, times), not a link. */
+async function sameFile(path: string, was: import('node:fs').Stats): Promise<boolean> {
+  try {
+    const now = await fsp.lstat(path);
+    return now.isFile() && now.ino === was.ino && now.dev === was.dev && now.size === was.size
+      && now.mtimeMs === was.mtimeMs && now.ctimeMs === was.ctimeMs;
+  } catch {
+    return false;
+  }
+}
+
 function fsEtag(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 }
@@ -92,7 +111,16 @@ export class FsSourceStore implements SourceStore {
     }
   }
 
-  async get(key: string, options: SourceReadOptions): Promise<SourceObject> {
+  get(key: string, options: SourceReadOptions): Promise<SourceObject> {
+    return this.read(key, options, Infinity) as Promise<SourceObject>;
+  }
+
+  open(key: string, options: SourceReadOptions): Promise<SourceObject | SourceFile> {
+    return this.read(key, options, WHOLE_READ_BYTES);
+  }
+
+  /** Reads a source whole when it is at most `wholeUpTo` bytes, else only its head, for libvips to open by path. */
+  private async read(key: string, options: SourceReadOptions, wholeUpTo: number): Promise<SourceObject | SourceFile> {
     const path = await resolveInside(await this.rootReal, key);
     let handle: fsp.FileHandle;
     try {
@@ -107,8 +135,13 @@ export class FsSourceStore implements SourceStore {
       if (st.size > options.maxBytes) {
         throw new PayloadTooLarge(`Source is ${st.size} bytes, over the limit of ${options.maxBytes}`);
       }
+      const etag = fsEtag(st.size, st.mtimeMs);
+      if (st.size > wholeUpTo) {
+        const head = await readWhole(handle, HEAD_BYTES, options.signal);
+        return { path, head, size: st.size, etag, lastModified: st.mtime, unchanged: () => sameFile(path, st) };
+      }
       const body = await readWhole(handle, st.size, options.signal);
-      return { body, size: body.length, etag: fsEtag(st.size, st.mtimeMs), lastModified: st.mtime };
+      return { body, size: body.length, etag, lastModified: st.mtime };
     } catch (err) {
       throw storageFailure(err, 'reading a source');
     } finally {

@@ -17,6 +17,22 @@ export interface SourceObject extends SourceInfo {
   body: Buffer;
 }
 
+/**
+ * A local source that libvips opens by name, so that a large file never passes through JS memory (no copy, no
+ * garbage-collector pressure from multi-megabyte buffers: docs/benchmarks.md, "Miss path against the bare loop").
+ */
+export interface SourceFile extends SourceInfo {
+  /** Absolute path of the file, inside the store's root. */
+  path: string;
+  /** The file's first bytes: enough to tell its format before any decoder parses it. */
+  head: Buffer;
+  /**
+   * Whether the file at `path` is still the version described (same inode, size and times). Asked after libvips has
+   * read it: a file replaced or rewritten meanwhile may have given pixels of another version than `etag` names.
+   */
+  unchanged(): Promise<boolean>;
+}
+
 export interface SourceReadOptions {
   /** Refuse (PayloadTooLarge) a source over this many bytes, without reading it all. */
   maxBytes: number;
@@ -44,6 +60,11 @@ export interface SourceStore {
   readonly description: string;
   /** Reads a whole source. Throws NotFound when missing, PayloadTooLarge over maxBytes. */
   get(key: string, options: SourceReadOptions): Promise<SourceObject>;
+  /**
+   * Optional, for local stores: a large source as a file for libvips to read itself, a small one as its bytes.
+   * Same errors as `get`.
+   */
+  open?(key: string, options: SourceReadOptions): Promise<SourceObject | SourceFile>;
   /** Version info without the bytes; null when the source does not exist. */
   head(key: string): Promise<SourceInfo | null>;
   /**

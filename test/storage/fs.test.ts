@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FsDerivativeStore, FsSourceStore } from '../../src/storage/fs.js';
 import { describe, it } from 'node:test';
 import { storeContract } from './contract.js';
+import type { SourceFile } from '../../src/storage/types.js';
 
 storeContract('fs', async () => {
   const root = await mkdtemp(join(tmpdir(), 'resizer-fs-contract-'));
@@ -97,4 +99,59 @@ describe('fs image and sidecar read as one pair', () => {
     assert.equal(got?.body.toString(), 'old cache');
     assert.equal(got?.metadata.a, '1');
   }));
+});
+
+describe('fs sources opened by path (libvips reads a large file itself)', () => {
+  async function folder(): Promise<{ dir: string; store: FsSourceStore }> {
+    const dir = await mkdtemp(join(tmpdir(), 'resizer-fs-open-'));
+    return { dir, store: new FsSourceStore(dir) };
+  }
+  const big = (fill: number) => Buffer.alloc(300 * 1024, fill);
+
+  it('hands out a large file as its path and first bytes, a small one as its bytes, with the same version as get', async () => {
+    const { dir, store } = await folder();
+    try {
+      await writeFile(join(dir, 'big.bin'), big(7));
+      await writeFile(join(dir, 'small.bin'), Buffer.alloc(1000, 3));
+      const opened = await store.open('big.bin', { maxBytes: 1e9 });
+      assert.ok('path' in opened, 'a large file is opened by path');
+      assert.equal(opened.path, join(await realpath(dir), 'big.bin'));
+      assert.deepEqual(opened.head, Buffer.alloc(4096, 7));
+      assert.equal(opened.size, 300 * 1024);
+      assert.equal(opened.etag, (await store.get('big.bin', { maxBytes: 1e9 })).etag);
+      assert.equal(await opened.unchanged(), true);
+      const small = await store.open('small.bin', { maxBytes: 1e9 });
+      assert.ok('body' in small && small.body.equals(Buffer.alloc(1000, 3)), 'a small file is read whole');
+      await assert.rejects(store.open('big.bin', { maxBytes: 1000 }), { status: 413 });
+      await assert.rejects(store.open('missing.bin', { maxBytes: 1e9 }), { status: 404 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells when the file was replaced, rewritten or removed after it was opened', async () => {
+    const { dir, store } = await folder();
+    try {
+      const path = join(dir, 'a.bin');
+      const open = async () => { await writeFile(path, big(1)); return store.open('a.bin', { maxBytes: 1e9 }) as Promise<SourceFile>; };
+      let opened = await open();
+      await writeFile(`${path}.new`, big(2));
+      await rename(`${path}.new`, path);
+      assert.equal(await opened.unchanged(), false, 'replaced by a rename (same size)');
+      opened = await open();
+      await sleep(5);
+      await appendFile(path, 'x');
+      assert.equal(await opened.unchanged(), false, 'rewritten in place');
+      opened = await open();
+      await rm(path);
+      assert.equal(await opened.unchanged(), false, 'removed');
+      opened = await open();
+      await writeFile(join(dir, 'other.bin'), big(3));
+      await rm(path);
+      await symlink(join(dir, 'other.bin'), path);
+      assert.equal(await opened.unchanged(), false, 'replaced by a link');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
