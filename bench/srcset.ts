@@ -101,6 +101,12 @@ async function runCell(job: CellJob): Promise<SrcsetCell> {
         bytesRead += r.body.length;
         return r;
       },
+      // As the server reads a large local source: libvips opens the file by its path and reads all of it.
+      open: async (k: string, o: Parameters<typeof fs.get>[1]) => {
+        const r = await fs.open(k, o);
+        bytesRead += r.size;
+        return r;
+      },
     };
     const config = {
       ...DEFAULTS, source: sourceDir, cache: cacheDir, logLevel: 'silent' as const, metrics: 'off' as const, optimise: 'off' as const,
