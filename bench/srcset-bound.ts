@@ -27,7 +27,7 @@ for (const file of files) {
     const { data, info } = await sharp(buf).rotate().resize({ width, withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
     return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
   }));
-  const bare = () => Promise.all([]).then(async () => { for (const width of WIDTHS) await encoders.encode(sharp(buf).rotate().resize({ width, withoutEnlargement: true }), 'webp').toBuffer(); });
+  const bare = async () => { for (const width of WIDTHS) await encoders.encode(sharp(buf).rotate().resize({ width, withoutEnlargement: true }), 'webp').toBuffer(); };
   const encodes = async () => { for (const p of pixels) await encoders.encode(sharp(p.data, { raw: p.raw }), 'webp').toBuffer(); };
   const decode = () => sharp(buf).rotate().resize({ width: 2048, withoutEnlargement: true }).raw().toBuffer();
   const r = { bare: [] as number[], encodes: [] as number[], decode: [] as number[] };
