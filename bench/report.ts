@@ -19,9 +19,12 @@ export interface Report {
   page?: { images: number; connections: number; statuses: Record<string, number>; lastMs: number; peakRss: number };
   /** The server's queue deadline during the run (the overload target). */
   deadlineMs?: number;
+  /** nginx front and nginx static hit cells alternating, ok/s per round, by concurrency (bench/run.ts, frontStaticPairs). */
+  frontPairs?: { c: number; front: number[]; static: number[] }[];
 }
 
 const MB = 2 ** 20;
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 export const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const rate = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)}×`);
@@ -123,7 +126,17 @@ function targets(r: Report): Target[] {
   }
   vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static (one process, the default)', ['hit', 'revalidate']);
   vs('nginx', 0.5, 'hit path ≥ 0.5× nginx static with --workers 2', ['hit', 'revalidate'], 'ours-w2');
-  vs('nginx', 0.9, 'nginx front hit ≥ 0.9× nginx static', ['hit'], 'nginx-front');
+  if (r.frontPairs?.length) {
+    // Alternating cells: the ratio of the sums, with the spread of the rounds.
+    const parts = r.frontPairs.map((p) => {
+      const q = sum(p.front) / sum(p.static);
+      const each = p.front.map((f, i) => f / (p.static[i] ?? NaN)).sort((x, y) => x - y);
+      return { q, text: `c=${p.c}: ${ratio(q)} (${p.front.length} alternating rounds, ${ratio(each[0])}–${ratio(each[each.length - 1])})` };
+    });
+    out.push({ name: 'nginx front hit ≥ 0.9× nginx static', status: parts.every((p) => p.q >= 0.9) ? 'met' : 'missed', detail: parts.map((p) => p.text).join('; ') });
+  } else {
+    vs('nginx', 0.9, 'nginx front hit ≥ 0.9× nginx static', ['hit'], 'nginx-front');
+  }
   {
     const top = Math.max(...cs);
     const over: string[] = [];

@@ -28,13 +28,18 @@ export async function loadSource(sources: SourceStore, key: string, options: Sou
   if (!bytes && sources.open) {
     const opened = await sources.open(key, options);
     if (!('path' in opened)) return { ...info(opened), input: opened.body, heldBytes: opened.body.length, unchanged: ALWAYS };
-    if (sniff(opened.head) !== 'svg') {
+    if (sniff(opened.head) !== 'svg' && libvipsCanOpen(opened.path)) {
       const { path, head } = opened;
       return { ...info(opened), input: { path, head }, heldBytes: head.length, unchanged: () => opened.unchanged() };
     }
   }
   const read = await sources.get(key, options);
   return { ...info(read), input: read.body, heldBytes: read.body.length, unchanged: ALWAYS };
+}
+
+/** libvips reads a file name ending in `[...]` as a name and load options (`photo.jpg[shrink=8]`): such files come as bytes. */
+function libvipsCanOpen(path: string): boolean {
+  return !path.endsWith(']');
 }
 
 function info(s: SourceInfo): SourceInfo {

@@ -70,6 +70,11 @@ describe('sources read by path', () => {
       assert.deepEqual([meta.width, meta.height, await colourOf(res.body)], [300, 200, 'red']);
       await get(srv, '/32x/small.jpg');
       assert.deepEqual(handed, ['file', 'bytes (open)']);
+      // libvips would read `[shrink=8]` as load options of `odd.jpg`, a file that does not exist.
+      await writeFile(join(dir, 'odd.jpg[shrink=8]'), await image('blue'));
+      const odd = await get(srv, `/300x/${encodeURIComponent('odd.jpg[shrink=8]')}`);
+      assert.deepEqual([(await sharp(odd.body).metadata()).width, await colourOf(odd.body)], [300, 'blue']);
+      assert.deepEqual(handed, ['file', 'bytes (open)', 'file', 'bytes (get)'], 'opened, then read as bytes');
     } finally {
       await srv.close();
     }
