@@ -57,7 +57,7 @@ export interface Plateau {
   slopeMiBPerMin: number;
   /** That slope over the last third's span: how much RSS grew in it by the trend. */
   driftMiB: number;
-  /** Standard deviation of RSS around the trend in the last third. */
+  /** Spread of RSS around the trend in the last third (1.4826 × the median absolute deviation: a standard deviation robust to peaks). */
   noiseMiB: number;
   ok: boolean;
 }
@@ -72,18 +72,27 @@ export interface SoakResult {
 /**
  * RSS is flat when the trend over the last third moves it less than 3x the noise around it, or than `tolerance`
  * of it (2 %; a run of under a minute passes more, since one glibc arena step is a large part of 18 s).
+ * Both are robust to a peak: the trend is Siegel's repeated median of the slopes between samples, the noise the
+ * median absolute deviation around it. A leak raises every sample alike and moves both; a least-squares line was
+ * tilted as much by two high samples as the run ended (a CI run: 147 MiB for 14 s, then 173 and 169) as by a leak.
  */
 export function plateauOf(samples: SoakSample[], tolerance = 0.02): Plateau {
   const tail = samples.slice(Math.floor((samples.length * 2) / 3));
   const n = tail.length;
-  const mx = tail.reduce((s, p) => s + p.t, 0) / n;
-  const my = tail.reduce((s, p) => s + p.rssMiB, 0) / n;
-  const sxx = tail.reduce((s, p) => s + (p.t - mx) ** 2, 0);
-  const slope = sxx ? tail.reduce((s, p) => s + (p.t - mx) * (p.rssMiB - my), 0) / sxx : 0;
-  const noise = Math.sqrt(tail.reduce((s, p) => s + (p.rssMiB - (my + slope * (p.t - mx))) ** 2, 0) / Math.max(1, n - 2));
+  const slope = n >= 2 ? median(tail.map((a, i) => median(tail.filter((_, j) => j !== i && tail[j]!.t !== a.t).map((b) => (b.rssMiB - a.rssMiB) / (b.t - a.t))))) : 0;
+  const level = median(tail.map((p) => p.rssMiB - slope * p.t));
+  const noise = 1.4826 * median(tail.map((p) => Math.abs(p.rssMiB - (level + slope * p.t))));
   const span = n ? tail[n - 1]!.t - tail[0]!.t : 0;
   const drift = slope * span;
+  const my = median(tail.map((p) => p.rssMiB));
   return { slopeMiBPerMin: slope * 60, driftMiB: drift, noiseMiB: noise, ok: n >= 3 && drift <= Math.max(3 * noise, tolerance * my) };
+}
+
+function median(values: number[]): number {
+  if (!values.length) return 0;
+  const v = [...values].sort((x, y) => x - y);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
 /** Zipf sampler over ranks 0..n-1 (s = 1): a few derivatives are most of the traffic, as on a real site. */

@@ -25,5 +25,11 @@ describe('soak (short)', () => {
     assert.equal(plateauOf(series((t) => 200 + 0.5 * t)).ok, false, '0.5 MiB/s is a leak');
     assert.equal(plateauOf(series((t) => 200 + (t % 4 ? 3 : -3))).ok, true);
     assert.equal(plateauOf(series((t) => 100 + Math.min(t, 30) * 3)).ok, true, 'grew, then flat in the last third');
+    // A CI run (RSS every 2 s, MiB), with the tolerance the run above uses: level, then a peak in the last two samples.
+    const ci = [113, 128, 142, 131, 147, 148, 149, 136, 134, 148, 149, 152, 142, 150, 143, 144, 144, 157, 144, 148, 147, 147, 147, 147, 152, 173, 169];
+    const run = (rss: number[]) => rss.map((rssMiB, i) => ({ ...series(() => 0)[0]!, t: 2 + i * 2, rssMiB }));
+    assert.equal(plateauOf(run(ci), 0.06).ok, true, 'a peak as the run ends is not a trend');
+    assert.equal(plateauOf(run(ci.map((v, i) => v + 2 * i)), 0.06).ok, false, 'the same with 1 MiB/s of growth under it is');
+    assert.equal(plateauOf(series((t) => 200 + 0.8 * t), 0.06).ok, false, '0.8 MiB/s is a leak at the short run\'s tolerance too');
   });
 });
