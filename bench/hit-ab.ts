@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nginxFrontServer, nginxMainConfig } from '../deploy/nginx/config.js';
-import { freePort, get, start, waitForHttp, type Child } from './lib/proc.js';
+import { cpuMs, freePort, get, processTree, start, waitForHttp, type Child } from './lib/proc.js';
 import type { CellResult } from './lib/stats.js';
 import { runWrk } from './lib/wrk.js';
 import { SOURCES } from './workloads.js';
@@ -34,6 +34,10 @@ cpSync(SOURCES['kleiber.jpg'], join(src, 'kleiber.jpg'));
 const children: Child[] = [];
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 
+/** CPU time (ms) of an nginx and its workers so far: per request, less noisy than throughput on a shared machine. */
+const treeCpu = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
+const pids: Record<string, number> = {};
+
 async function nginx(name: string, server: string, port: number, probe: string): Promise<string> {
   const dir = join(work, name);
   mkdirSync(dir);
@@ -42,6 +46,7 @@ async function nginx(name: string, server: string, port: number, probe: string):
   children.push(child);
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(base + probe, child);
+  pids[base] = child.pid;
   return base;
 }
 
@@ -70,11 +75,19 @@ try {
   log(`same ${a.body.length} bytes from both; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const c of CONC) {
     const sum = { front: 0, static: 0 };
+    const cpu = { front: 0, static: 0 };
+    const served = { front: 0, static: 0 };
     const ratios: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? ['front', 'static'] as const : ['static', 'front'] as const;
       const got: Record<string, CellResult> = {};
-      for (const who of order) got[who] = await runWrk(work, (who === 'front' ? front : stat) + PATH, c, DURATION, {}, [200]);
+      for (const who of order) {
+        const base = who === 'front' ? front : stat;
+        const c0 = treeCpu(pids[base]!);
+        got[who] = await runWrk(work, base + PATH, c, DURATION, {}, [200]);
+        cpu[who] += treeCpu(pids[base]!) - c0;
+        served[who] += got[who]!.ok;
+      }
       const f = got.front as CellResult;
       const s = got.static as CellResult;
       sum.front += f.okPerSec; sum.static += s.okPerSec;
@@ -82,7 +95,9 @@ try {
       log(`c=${c} round ${r + 1}: front ${f.okPerSec.toFixed(0)}/s (p99 ${f.p99.toFixed(1)} ms), static ${s.okPerSec.toFixed(0)}/s (p99 ${s.p99.toFixed(1)} ms): ${(f.okPerSec / s.okPerSec).toFixed(2)}x`);
     }
     ratios.sort((x, y) => x - y);
-    console.log(`hit c=${c}: nginx front ${(sum.front / ROUNDS).toFixed(0)}/s, nginx static ${(sum.static / ROUNDS).toFixed(0)}/s: ${(sum.front / sum.static).toFixed(3)}x (rounds: median ${ratios[ratios.length >> 1]?.toFixed(2)}x, ${ratios[0]?.toFixed(2)}-${ratios[ratios.length - 1]?.toFixed(2)}x)`);
+    const perHit = (who: 'front' | 'static') => (cpu[who] * 1000) / served[who];
+    console.log(`hit c=${c}: nginx front ${(sum.front / ROUNDS).toFixed(0)}/s, nginx static ${(sum.static / ROUNDS).toFixed(0)}/s: ${(sum.front / sum.static).toFixed(3)}x (rounds: median ${ratios[ratios.length >> 1]?.toFixed(2)}x, ${ratios[0]?.toFixed(2)}-${ratios[ratios.length - 1]?.toFixed(2)}x); `
+      + `nginx CPU per hit: front ${perHit('front').toFixed(1)} µs, static ${perHit('static').toFixed(1)} µs`);
   }
   log(`load at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
