@@ -20,7 +20,7 @@ export interface Report {
   /** The server's queue deadline during the run (the overload target). */
   deadlineMs?: number;
   /** nginx front and nginx static hit cells alternating, ok/s per round, by concurrency (bench/run.ts, frontStaticPairs). */
-  frontPairs?: { c: number; front: number[]; static: number[] }[];
+  frontPairs?: { c: number; front: number[]; static: number[]; cpuUsPerHit?: { front: number; static: number } }[];
 }
 
 const MB = 2 ** 20;
@@ -131,7 +131,8 @@ function targets(r: Report): Target[] {
     const parts = r.frontPairs.map((p) => {
       const q = sum(p.front) / sum(p.static);
       const each = p.front.map((f, i) => f / (p.static[i] ?? NaN)).sort((x, y) => x - y);
-      return { q, text: `c=${p.c}: ${ratio(q)} (${p.front.length} alternating rounds, ${ratio(each[0])}–${ratio(each[each.length - 1])})` };
+      const cpu = p.cpuUsPerHit ? `; nginx CPU per hit ${f1(p.cpuUsPerHit.front)} against ${f1(p.cpuUsPerHit.static)} µs` : '';
+      return { q, text: `c=${p.c}: ${ratio(q)} (${p.front.length} alternating rounds, ${ratio(each[0])}–${ratio(each[each.length - 1])}${cpu})` };
     });
     out.push({ name: 'nginx front hit ≥ 0.9× nginx static', status: parts.every((p) => p.q >= 0.9) ? 'met' : 'missed', detail: parts.map((p) => p.text).join('; ') });
   } else {

@@ -467,7 +467,7 @@ async function nginxFrontHits(ws: Workload[]): Promise<void> {
       outputs.push({ workload: w.id, contender: 'nginx-front', bytes: check.body.length, width: 0, height: 0, format: check.format, ms: check.ms, cache: 'nginx' });
       await cells(w, 'nginx-front', { pid: srv.pid, longLived: true }, (c) => loadCell(url, c, okFor(w), {}, hasWrk), () => expectStatus(url, {}, okFor(w)));
     }
-    if (CONTENDERS.includes('nginx')) await withServer(startNginx(cacheDir), (stat) => frontStaticPairs(url, stat.base + w0.ours));
+    if (CONTENDERS.includes('nginx')) await withServer(startNginx(cacheDir), (stat) => frontStaticPairs({ url, pid: srv.pid }, { url: stat.base + w0.ours, pid: stat.pid }));
   }));
 }
 
@@ -476,7 +476,9 @@ async function nginxFrontHits(ws: Workload[]): Promise<void> {
  * rows above are taken minutes apart, and on a shared machine a hit cell moves by ±30% in that time (what the
  * target in the report uses when present).
  */
-async function frontStaticPairs(front: string, stat: string): Promise<void> {
+async function frontStaticPairs(frontSide: { url: string; pid: number }, statSide: { url: string; pid: number }): Promise<void> {
+  const [front, stat] = [frontSide.url, statSide.url];
+  const treeCpu = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
   const a = await get(front);
   const b = await get(stat);
   if (a.status !== 200 || b.status !== 200 || !a.body.equals(b.body)) {
@@ -485,13 +487,21 @@ async function frontStaticPairs(front: string, stat: string): Promise<void> {
   }
   const rounds = QUICK ? 2 : 4;
   for (const c of CONC.filter((x) => x >= 2)) {
-    const r = { c, front: [] as number[], static: [] as number[] };
+    const r = { c, front: [] as number[], static: [] as number[], cpuUsPerHit: { front: 0, static: 0 } };
+    const cpu = { front: 0, static: 0 };
+    const hits = { front: 0, static: 0 };
     for (let i = 0; i < rounds; i++) {
       for (const who of i % 2 === 0 ? ['front', 'static'] as const : ['static', 'front'] as const) {
+        const pid = who === 'front' ? frontSide.pid : statSide.pid;
+        const c0 = treeCpu(pid);
         const cell = await loadCell(who === 'front' ? front : stat, c, [200], {}, hasWrk, undefined, PAIR_CELL_S)();
+        cpu[who] += treeCpu(pid) - c0;
+        hits[who] += cell.ok;
         r[who].push(cell.okPerSec);
       }
     }
+    // nginx's own CPU per hit: what the shared cores move far less than throughput (docs/benchmarks.md, nginx front).
+    r.cpuUsPerHit = { front: (cpu.front * 1000) / hits.front, static: (cpu.static * 1000) / hits.static };
     frontPairs.push(r);
     log(`nginx front vs static, c=${c}: ${r.front.map((f, i) => (f / (r.static[i] ?? NaN)).toFixed(2)).join(' ')}`);
   }
