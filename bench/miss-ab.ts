@@ -7,15 +7,16 @@
  *      [--ours-args "..."] (builds src/ into .cache/bench-build first, like bench/run.ts; --no-build skips it)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BareJob } from './bare-worker.js';
 import type { LoadJob } from './lib/load-worker.js';
+import { linkedSources } from './lib/links.js';
 import { freePort, start, waitForHttp } from './lib/proc.js';
 import type { CellResult } from './lib/stats.js';
-import { SOURCES, WORKLOADS } from './workloads.js';
+import { WORKLOADS } from './workloads.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
@@ -43,13 +44,7 @@ const BIN = join(BUILD_DIR, 'bin/resizer');
 const work = mkdtempSync(join(tmpdir(), 'resizer-miss-ab-'));
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 const LINKS = 512;
-for (const [name, path] of Object.entries(SOURCES)) {
-  cpSync(path, join(work, name));
-  for (let i = 0; i < LINKS; i++) {
-    mkdirSync(join(work, `b${i}`), { recursive: true });
-    linkSync(join(work, name), join(work, `b${i}`, name));
-  }
-}
+linkedSources(work, LINKS);
 
 function forkWorker(file: string): ChildProcess {
   return fork(join(ROOT, file), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

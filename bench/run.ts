@@ -11,7 +11,7 @@
  * printed and kept in bench/results/LABEL-srcset.json (docs/benchmarks.md, "srcset", is written by hand from it).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,13 +19,14 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { BareJob } from './bare-worker.js';
 import type { LoadJob } from './lib/load-worker.js';
+import { linkedSources } from './lib/links.js';
 import { cpuModel, cpuMs, freePort, get, processTree, RssSampler, start, waitForHttp, type Child, type HttpResult } from './lib/proc.js';
 import { percentile, type CellResult } from './lib/stats.js';
 import { encoders, transform } from './lib/encoders.js';
 import { ensureTools, versionOf, which } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 import { f1, renderReport, type Report, type Row } from './report.js';
-import { SOURCES, WORKLOADS, type Workload } from './workloads.js';
+import { WORKLOADS, type Workload } from './workloads.js';
 import { runSrcset, srcsetMarkdown } from './srcset.js';
 import { nginxFrontServer, nginxMainConfig } from '../deploy/nginx/config.js';
 
@@ -138,17 +139,8 @@ const srcDir = join(work, 'src');
 const cacheDir = join(work, 'cache');
 mkdirSync(srcDir);
 mkdirSync(cacheDir);
-// Cache busting for the miss cells: LINKS hard links of each source (b0/kleiber.jpg, b1/…), so that every
-// request of a cell names a different derivative and no two concurrent requests share one transform
-// (our server's single-flight would otherwise collapse them).
 const LINKS = 512;
-for (const [name, path] of Object.entries(SOURCES)) {
-  cpSync(path, join(srcDir, name));
-  for (let i = 0; i < LINKS; i++) {
-    mkdirSync(join(srcDir, `b${i}`), { recursive: true });
-    linkSync(join(srcDir, name), join(srcDir, `b${i}`, name));
-  }
-}
+linkedSources(srcDir, LINKS);
 const busted = (path: string, source: string) => Array.from({ length: LINKS }, (_, i) => path.replace(new RegExp(`/${source.replace('.', '\\.')}$`), `/b${i}/${source}`));
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 
