@@ -20,7 +20,7 @@ import { Mezzanines, type StoredMezzanine } from './mezzanine.js';
 import { purgeDerivatives } from './purge.js';
 import { Revalidator } from './revalidate.js';
 import { SingleFlight } from './single-flight.js';
-import { loadSource, SourceChanged, verified, type LoadedSource } from './source-read.js';
+import { failingAsChange, loadSource, SourceChanged, verified, type LoadedSource } from './source-read.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -93,6 +93,9 @@ interface FromMezzanine {
   mezzanine: StoredMezzanine;
   plan: MezzaninePlan;
 }
+
+/** What admission's read step hands its price and work steps: the source read, or the mezzanine that stands in for it. */
+type Admitted = (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | (FromMezzanine & { alias?: undefined });
 
 /** The box does not constrain the source: the derivative is the size-free one (effective-size dedup). */
 interface Aliased {
@@ -212,8 +215,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
     const deadline = new Deadline<{ alias: CanonicalSpec; read: SourceRead } | Transformed>({ timeoutMs, holdAfterTimeoutMs: timeoutMs });
     const asked = performance.now();
     let queuedMs = 0;
-    type Read = (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | (FromMezzanine & { alias?: undefined });
-    const result = await deadline.answer(admission.run<Read, { alias: CanonicalSpec; read: SourceRead } | Transformed>({
+    const result = await deadline.answer(admission.run<Admitted, { alias: CanonicalSpec; read: SourceRead } | Transformed>({
       signal,
       read: async () => {
         if (preread) return { ...preread, alias: aliasFromHeader(spec, preread.header), makeMezzanine: false };
@@ -225,7 +227,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
           throw err;
         });
         observer.sourceRead?.(since(t), 'ok');
-        const header = await verified(read, inspect(read.input, limits));
+        const header = await failingAsChange(read, inspect(read.input, limits));
         // A box the source already fits in: the size-free key's image, no transform (effective-size dedup).
         const alias = aliasFromHeader(spec, header);
         // Made on the second miss that decodes the source (one whose options could use it), or again over a stale one.
@@ -258,7 +260,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   }
 
   /** Admission's price: a render from the mezzanine, or from the source (plus making the mezzanine, when it is made). */
-  function priceOf(spec: CanonicalSpec, r: (SourceRead & { alias?: CanonicalSpec; makeMezzanine: boolean }) | FromMezzanine) {
+  function priceOf(spec: CanonicalSpec, r: Admitted) {
     if ('plan' in r) return { ...predictCost(mezzanineShape(r.plan, r.mezzanine)), sourceBytes: r.mezzanine.body.length };
     if (r.alias) return { memoryBytes: 0, cpuMs: 0, sourceBytes: 0 };
     const direct = predictCost(describeTransform(r.header, spec, limits));
@@ -270,7 +272,7 @@ export function createDerivativeService(opts: DerivativeServiceOptions): Derivat
   }
 
   /** The transform itself, from the mezzanine when one can stand in for the source. */
-  async function transform(spec: CanonicalSpec, sourceKey: string, r: (SourceRead & { makeMezzanine: boolean }) | FromMezzanine): Promise<Transformed> {
+  async function transform(spec: CanonicalSpec, sourceKey: string, r: Admitted): Promise<Transformed> {
     // Re-encoded later at auto quality: encoded now at the provisional quality, the floor the re-encode keeps.
     const provisionalFor = (shape: Pick<Rendered, 'format' | 'frames'>) => optimiser !== null && canAutoQuality(spec, shape);
     let from = 'plan' in r ? r : null;

@@ -28,18 +28,13 @@ export async function loadSource(sources: SourceStore, key: string, options: Sou
   if (!bytes && sources.open) {
     const opened = await sources.open(key, options);
     if (!('path' in opened)) return { ...info(opened), input: opened.body, heldBytes: opened.body.length, unchanged: ALWAYS };
-    if (sniff(opened.head) !== 'svg' && libvipsCanOpen(opened.path)) {
+    if (sniff(opened.head) !== 'svg') {
       const { path, head } = opened;
       return { ...info(opened), input: { path, head }, heldBytes: head.length, unchanged: () => opened.unchanged() };
     }
   }
   const read = await sources.get(key, options);
   return { ...info(read), input: read.body, heldBytes: read.body.length, unchanged: ALWAYS };
-}
-
-/** libvips reads a file name ending in `[...]` as a name and load options (`photo.jpg[shrink=8]`): such files come as bytes. */
-function libvipsCanOpen(path: string): boolean {
-  return !path.endsWith(']');
 }
 
 function info(s: SourceInfo): SourceInfo {
@@ -51,13 +46,20 @@ function info(s: SourceInfo): SourceInfo {
  * reported as the change (the new file may decode fine), so that the caller reads it again.
  */
 export async function verified<T>(source: LoadedSource, work: Promise<T>): Promise<T> {
-  let result: T;
+  const result = await failingAsChange(source, work);
+  if (!(await source.unchanged())) throw new SourceChanged();
+  return result;
+}
+
+/**
+ * `work`'s failure, reported as the change when the file changed meanwhile. Its success is not checked: for the
+ * header pass, whatever is made from the source afterwards is `verified` over the whole window since it was opened.
+ */
+export async function failingAsChange<T>(source: LoadedSource, work: Promise<T>): Promise<T> {
   try {
-    result = await work;
+    return await work;
   } catch (err) {
     if (!(await source.unchanged())) throw new SourceChanged();
     throw err;
   }
-  if (!(await source.unchanged())) throw new SourceChanged();
-  return result;
 }

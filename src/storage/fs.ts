@@ -73,6 +73,9 @@ const WHOLE_READ_BYTES = 256 * 1024;
 /** What the format sniffer looks at (src/pipeline/formats.ts). */
 const HEAD_BYTES = 4096;
 
+/** libvips reads a name ending in `[...]` as a file name and load options (`photo.jpg[shrink=8]`): such a file comes as bytes. */
+const openableByName = (path: string) => !path.endsWith(']');
+
 /** The path still names the file that was opened: not replaced (inode), not rewritten (size, times), not a link. */
 async function sameFile(path: string, was: import('node:fs').Stats): Promise<boolean> {
   try {
@@ -136,7 +139,7 @@ export class FsSourceStore implements SourceStore {
         throw new PayloadTooLarge(`Source is ${st.size} bytes, over the limit of ${options.maxBytes}`);
       }
       const etag = fsEtag(st.size, st.mtimeMs);
-      if (st.size > wholeUpTo) {
+      if (st.size > wholeUpTo && openableByName(path)) {
         const head = await readWhole(handle, HEAD_BYTES, options.signal);
         return { path, head, size: st.size, etag, lastModified: st.mtime, unchanged: () => sameFile(path, st) };
       }

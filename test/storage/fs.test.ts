@@ -122,6 +122,10 @@ describe('fs sources opened by path (libvips reads a large file itself)', () => 
       assert.equal(await opened.unchanged(), true);
       const small = await store.open('small.bin', { maxBytes: 1e9 });
       assert.ok('body' in small && small.body.equals(Buffer.alloc(1000, 3)), 'a small file is read whole');
+      // libvips would read the brackets as load options of a file named `odd.bin`.
+      await writeFile(join(dir, 'odd.bin[shrink=8]'), big(5));
+      const odd = await store.open('odd.bin[shrink=8]', { maxBytes: 1e9 });
+      assert.ok('body' in odd && odd.body.equals(big(5)), 'a name libvips cannot open is read whole');
       await assert.rejects(store.open('big.bin', { maxBytes: 1000 }), { status: 413 });
       await assert.rejects(store.open('missing.bin', { maxBytes: 1e9 }), { status: 404 });
     } finally {
