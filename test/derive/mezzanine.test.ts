@@ -81,9 +81,13 @@ describe('the mezzanine (disk)', () => {
     assert.equal(stored.metadata['source-etag'], (await src.store.head('photo.jpg'))?.etag);
     assert.deepEqual([stored.metadata['source-width'], stored.metadata['source-height']], ['1200', '800']);
 
-    for (const path of ['/64x64,cover,webp/photo.jpg', '/120x,webp/photo.jpg', '/100x80,contain,north/photo.jpg', '/60x60,cover,fp-0.2-0.8,flip/photo.jpg']) {
-      const body = await get(srv, path);
-      assert.ok(body.length > 0);
+    const made: [string, string, number, number][] = [
+      ['/64x64,cover,webp/photo.jpg', 'webp', 64, 64], ['/120x,webp/photo.jpg', 'webp', 120, 80],
+      ['/100x80,contain,north/photo.jpg', 'jpeg', 100, 80], ['/60x60,cover,fp-0.2-0.8,flip/photo.jpg', 'jpeg', 60, 60],
+    ];
+    for (const [path, format, width, height] of made) {
+      const meta = await sharp(await get(srv, path)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], [format, width, height], path);
     }
     assert.deepEqual([src.reads('photo.jpg'), srv.app.stats.mezzanines, srv.app.stats.fromMezzanine], [2, 1, 5]);
     // The derivative keys are the ones they always were.
