@@ -1,0 +1,101 @@
+/**
+ * Experiment: does equal luma SSIM mean equal perceived quality across formats? Scores the corpus's derivatives
+ * with butteraugli (libjxl's butteraugli_main, Debian libjxl-devtools; 3-norm, lower is better) against the lossless
+ * render, and finds per image the fewest AVIF bytes (q sweep at best effort) that score no worse than our WebP.
+ * Needs butteraugli_main (`apt-get install libjxl-devtools`; not a dependency of the service or its tests).
+ * Run: node --import tsx scripts/perceptual-check.ts [--only path-substring]   (~15 min on 2 cores)
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createIPX, ipxFSStorage } from 'ipx';
+import sharp, { type SharpOptions } from 'sharp';
+import { DEFAULTS } from '../src/config/index.js';
+import { encodePixels, render, renderPixels } from '../src/pipeline/index.js';
+import { autoQuality } from '../src/quality/auto.js';
+import { scorer } from '../src/quality/ssim.js';
+import { pipelineLimits } from '../src/runtime.js';
+import { parseSegment } from '../src/url/segment.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('../', import.meta.url).pathname;
+const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
+const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean)
+  .map((l) => l.split('\t')[0] ?? '').filter((p) => !arg('only') || p.includes(arg('only') ?? ''));
+const limits = pipelineLimits(DEFAULTS);
+const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
+const tmp = mkdtempSync(join(tmpdir(), 'perceptual-'));
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+
+async function flatPng(img: Buffer, raw?: SharpOptions['raw']): Promise<string> {
+  const file = join(tmp, `${n++}.png`);
+  await sharp(img, raw ? { raw } : {}).flatten({ background: '#ffffff' }).removeAlpha().toColourspace('srgb').png({ compressionLevel: 1 }).toFile(file);
+  return file;
+}
+async function butter(ref: string, cand: Buffer): Promise<number> {
+  const file = await flatPng(cand);
+  const { stdout } = await run('butteraugli_main', [ref, file]);
+  const m = /3-norm:\s*([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`butteraugli: ${stdout}`);
+  return Number(m[1]);
+}
+
+interface Row { image: string; format: string; bytes: number; ssim: number; ba: number; q: number | string }
+const rows: Row[] = [];
+const SWEEP = [20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72];
+
+for (const path of corpus) {
+  const source = readFileSync(ROOT + path);
+  const { width = 800, height = 600 } = await sharp(source).metadata();
+  const s = Math.min(1, width / 800, height / 600);
+  const box = `${Math.floor(800 * s)}x${Math.floor(600 * s)}`;
+  const image = path.split('/').pop() ?? path;
+  for (const format of ['jpeg', 'webp', 'avif'] as const) {
+    const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
+    const pixels = await renderPixels(source, spec, limits);
+    const ref = await flatPng(pixels.data, pixels.raw);
+    const score = await scorer(pixels.data, pixels.raw);
+    const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
+    const { best } = await autoQuality(pixels, spec, DEFAULTS.qualityTarget, limits, { provisional });
+    const after = best && best.body.length < provisional.length ? best.body : provisional;
+    const add = async (tag: string, body: Buffer, q: number | string) => {
+      const row = { image, format: tag, bytes: body.length, ssim: await score(body), ba: await butter(ref, body), q };
+      rows.push(row);
+      console.error(`${image} ${tag} q${q}: ${row.bytes} B ssim ${row.ssim.toFixed(4)} butteraugli ${row.ba.toFixed(3)}`);
+    };
+    await add(`${format}-after`, after, best && after === best.body ? best.quality : 'prov');
+    const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
+    await add(`${format}-ipx`, theirs, 'ipx');
+    if (format === 'avif') {
+      for (const q of SWEEP) await add('avif-sweep', await encodePixels(pixels, spec, { quality: q, best: true }, limits), q);
+    }
+  }
+}
+writeFileSync(join(ROOT, '.cache/perceptual.json'), JSON.stringify(rows, null, 1));
+const f = (x: number) => x.toFixed(3);
+let avifAtWebp = 0, avifAtJpeg = 0, lowestSsim = 1;
+for (const image of [...new Set(rows.map((r) => r.image))]) {
+  const get = (tag: string) => rows.find((r) => r.image === image && r.format === tag) as Row;
+  const webp = get('webp-after');
+  const jpeg = get('jpeg-after');
+  const sweep = rows.filter((r) => r.image === image && r.format === 'avif-sweep');
+  const fit = (ba: number) => sweep.filter((r) => r.ba <= ba).sort((a, b) => a.bytes - b.bytes)[0] ?? get('avif-after');
+  const w = fit(webp.ba);
+  const j = fit(jpeg.ba);
+  avifAtWebp += w.bytes; avifAtJpeg += j.bytes; lowestSsim = Math.min(lowestSsim, w.ssim);
+  console.log(`${image}: webp ${webp.bytes} B ba ${f(webp.ba)} | jpeg ${jpeg.bytes} ba ${f(jpeg.ba)} | avif now ${get('avif-after').bytes} ba ${f(get('avif-after').ba)} ssim ${get('avif-after').ssim.toFixed(4)} | avif at webp's ba: q${w.q} ${w.bytes} B ssim ${w.ssim.toFixed(4)} | ipx avif ${get('avif-ipx').bytes} ba ${f(get('avif-ipx').ba)}`);
+}
+const total = (tag: string) => rows.filter((r) => r.format === tag).reduce((a, r) => a + r.bytes, 0);
+// ipx flattens transparency onto black for JPEG, which any metric against white scores as ruined: left out there.
+const ALPHA = new Set(['dice.png', 'color-space.png', 'lines-logo.png']);
+for (const format of ['jpeg', 'webp', 'avif']) {
+  for (const who of ['after', 'ipx']) {
+    const rs = rows.filter((r) => r.format === `${format}-${who}` && !(format === 'jpeg' && ALPHA.has(r.image)));
+    const ba = rs.map((r) => r.ba).sort((a, b) => a - b);
+    console.log(`${format} ${who}: ${rs.length} images, ${rs.reduce((a, r) => a + r.bytes, 0)} B, butteraugli median ${f(ba[ba.length >> 1] ?? NaN)} max ${f(ba.at(-1) ?? NaN)}, lowest SSIM ${Math.min(...rs.map((r) => r.ssim)).toFixed(4)}`);
+  }
+}
+console.log(`totals: webp ${total('webp-after')}, jpeg ${total('jpeg-after')}, avif now ${total('avif-after')}, avif at webp's butteraugli ${avifAtWebp} (lowest ssim ${lowestSsim.toFixed(4)}), at jpeg's ${avifAtJpeg}, ipx avif ${total('avif-ipx')}`);
