@@ -1,0 +1,100 @@
+/**
+ * Which rule would auto quality best search by? Per image and format of the corpus, a grid of qualities at best
+ * effort, each scored by luma SSIM (what the search uses), SSIM of the Cb and Cr planes, and butteraugli (libjxl's
+ * butteraugli_main, `apt-get install libjxl-devtools`, 3-norm); ipx's defaults scored the same way. Then, for each
+ * candidate rule, the smallest grid point that passes it: total bytes against ipx, butteraugli median and max, lowest
+ * luma SSIM. (A grid, not the search's bisection, and no provisional floor: compare rules with each other, not with
+ * docs/encoders.md's totals.) Results in docs/encoders.md, "Which metric".
+ * Run: node --import tsx scripts/metric-sweep.ts [--from-cache]   (~10 min on 2 cores; the cache: .cache/metric-sweep.json)
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createIPX, ipxFSStorage } from 'ipx';
+import sharp, { type SharpOptions } from 'sharp';
+import { DEFAULTS } from '../src/config/index.js';
+import { encodePixels, renderPixels } from '../src/pipeline/index.js';
+import { ssimGrey } from '../src/quality/ssim.js';
+import { pipelineLimits } from '../src/runtime.js';
+import { parseSegment } from '../src/url/segment.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('../', import.meta.url).pathname;
+const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t')[0] ?? '');
+const limits = pipelineLimits(DEFAULTS);
+const tmp = mkdtempSync(join(tmpdir(), 'chroma-'));
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+async function planes(img: Buffer, raw?: SharpOptions['raw']) {
+  const { data, info } = await sharp(img, raw ? { raw } : {}).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const px = info.width * info.height;
+  const y = new Uint8Array(px), cb = new Uint8Array(px), cr = new Uint8Array(px);
+  for (let i = 0; i < px; i++) {
+    const r = data[i * 3]!, g = data[i * 3 + 1]!, b = data[i * 3 + 2]!;
+    y[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    cb[i] = Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b);
+    cr[i] = Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b);
+  }
+  const file = join(tmp, `${n++}.png`);
+  await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(file);
+  return { y, cb, cr, w: info.width, h: info.height, file };
+}
+interface Row { image: string; format: string; q: number | 'ipx'; bytes: number; y: number; cb: number; cr: number; ba: number }
+const CACHE = join(ROOT, '.cache/metric-sweep.json');
+const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
+const rows: Row[] = process.argv.includes('--from-cache') ? JSON.parse(readFileSync(CACHE, 'utf8')) as Row[] : [];
+const Q = { jpeg: [30, 38, 46, 54, 62, 70, 78, 86, 94], webp: [30, 38, 46, 54, 62, 70, 78, 86, 94], avif: [20, 26, 32, 38, 44, 50, 56, 62, 68, 74] } as const;
+for (const path of rows.length ? [] : corpus) {
+  const source = readFileSync(ROOT + path);
+  const { width = 800, height = 600 } = await sharp(source).metadata();
+  const s = Math.min(1, width / 800, height / 600);
+  const box = `${Math.floor(800 * s)}x${Math.floor(600 * s)}`;
+  const image = path.split('/').pop() ?? path;
+  for (const format of ['jpeg', 'webp', 'avif'] as const) {
+    const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
+    const pixels = await renderPixels(source, spec, limits);
+    const ref = await planes(pixels.data, pixels.raw);
+    const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
+    for (const q of [...Q[format], 'ipx' as const]) {
+      const body = q === 'ipx' ? theirs : await encodePixels(pixels, spec, { quality: q, best: true }, limits);
+      const c = await planes(body);
+      const { stdout } = await run('butteraugli_main', [ref.file, c.file]);
+      const ba = Number(/3-norm:\s*([\d.]+)/.exec(stdout)?.[1]);
+      const row = { image, format, q, bytes: body.length, y: ssimGrey(ref.y, c.y, ref.w, ref.h), cb: ssimGrey(ref.cb, c.cb, ref.w, ref.h), cr: ssimGrey(ref.cr, c.cr, ref.w, ref.h), ba };
+      rows.push(row);
+      console.error(JSON.stringify(row));
+    }
+  }
+}
+if (!process.argv.includes('--from-cache')) writeFileSync(CACHE, JSON.stringify(rows));
+
+// ipx flattens transparency onto black for JPEG, which every metric against white scores as ruined: left out there.
+const ALPHA = new Set(['dice.png', 'color-space.png', 'lines-logo.png']);
+const images = [...new Set(rows.map((r) => r.image))];
+const chroma = (r: Row) => Math.min(r.cb, r.cr);
+function rule(name: string, pass: ((r: Row, theirs: Row) => boolean) | 'ipx'): void {
+  const cells = (['jpeg', 'webp', 'avif'] as const).map((format) => {
+    let ours = 0, theirs = 0, lowest = 1;
+    const ba: number[] = [];
+    for (const image of images) {
+      if (format === 'jpeg' && ALPHA.has(image)) continue;
+      const grid = rows.filter((r) => r.image === image && r.format === format && r.q !== 'ipx').sort((a, b) => Number(a.q) - Number(b.q));
+      const ipxRow = rows.find((r) => r.image === image && r.format === format && r.q === 'ipx') as Row;
+      const pick = pass === 'ipx' ? ipxRow : grid.find((r) => pass(r, ipxRow)) ?? (grid.at(-1) as Row);
+      ours += pick.bytes; theirs += ipxRow.bytes; lowest = Math.min(lowest, pick.y); ba.push(pick.ba);
+    }
+    ba.sort((a, b) => a - b);
+    return `${(ours / theirs).toFixed(2)}× | ${(ba[ba.length >> 1] ?? NaN).toFixed(2)} | ${(ba.at(-1) ?? NaN).toFixed(2)} | ${lowest.toFixed(4)}`;
+  });
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
+}
+console.log('| rule | JPEG bytes ÷ ipx | butteraugli median | max | lowest SSIM | WebP ÷ ipx | median | max | lowest | AVIF ÷ ipx | median | max | lowest |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+rule('ipx\'s defaults themselves', 'ipx');
+for (const t of [0.97, 0.975, 0.98]) rule(`luma SSIM ≥ ${t}`, (r) => r.y >= t);
+for (const t of [0.96, 0.97, 0.98, 0.99]) rule(`luma SSIM ≥ 0.97 and chroma SSIM ≥ ${t}`, (r) => r.y >= 0.97 && chroma(r) >= t);
+for (const t of [0.975, 0.98]) rule(`(6 luma + Cb + Cr) / 8 ≥ ${t}`, (r) => (6 * r.y + r.cb + r.cr) / 8 >= t);
+rule('butteraugli ≤ ipx\'s, image by image', (r, t) => r.ba <= t.ba);
+for (const b of [1.5, 1.8]) rule(`butteraugli ≤ ${b}`, (r) => r.ba <= b);
