@@ -19,8 +19,8 @@ import { autoQuality } from '../src/quality/auto.js';
 import { scorer, type Scorer } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
 import { parseSegment } from '../src/url/segment.js';
+import { boxOf, corpusImages, ROOT } from './lib/corpus.js';
 
-const ROOT = new URL('../', import.meta.url).pathname;
 const DOC = ROOT + 'docs/encoders.md';
 const FORMATS = ['jpeg', 'webp', 'avif'] as const;
 type Format = (typeof FORMATS)[number];
@@ -29,10 +29,7 @@ const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); ret
 const TARGET = Number(arg('target') ?? DEFAULTS.qualityTarget);
 const CURVES = !process.argv.includes('--no-curves');
 
-const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean).map((line) => {
-  const [path = '', kind = ''] = line.split('\t');
-  return { path, kind };
-}).filter((c) => !arg('only') || c.path.includes(arg('only') ?? ''));
+const corpus = corpusImages(arg('only'));
 const limits = pipelineLimits(DEFAULTS);
 const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
 sharp.concurrency(availableParallelism());
@@ -43,15 +40,6 @@ const results: Result[] = [];
 /** Per format, per quality, per effort: summed bytes and every SSIM. */
 const curves: Record<string, { bytes: number; ssims: number[] }> = {};
 
-/**
- * 800x600 cover, or the largest 4:3 box inside a smaller source: resizers disagree on a box larger than the source
- * (ipx crops to its aspect, we keep the source), and SSIM needs one geometry.
- */
-async function boxOf(source: Buffer): Promise<{ box: string; alpha: boolean }> {
-  const { width = 800, height = 600, hasAlpha = false } = await sharp(source).metadata();
-  const scale = Math.min(1, width / 800, height / 600);
-  return { box: `${Math.floor(800 * scale)}x${Math.floor(600 * scale)}`, alpha: hasAlpha };
-}
 const specOf = (box: string, format: Format): CanonicalSpec => parseSegment(`${box},cover,${format}`, DEFAULTS);
 
 async function cell(score: Scorer, body: Buffer): Promise<Cell> {

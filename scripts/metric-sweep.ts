@@ -7,62 +7,42 @@
  * docs/encoders.md's totals.) Results in docs/encoders.md, "Which metric".
  * Run: node --import tsx scripts/metric-sweep.ts [--from-cache]   (~10 min on 2 cores; the cache: .cache/metric-sweep.json)
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createIPX, ipxFSStorage } from 'ipx';
-import sharp, { type SharpOptions } from 'sharp';
 import { DEFAULTS } from '../src/config/index.js';
 import { encodePixels, renderPixels } from '../src/pipeline/index.js';
 import { ssimGrey } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
 import { parseSegment } from '../src/url/segment.js';
+import { boxOf, butteraugli, corpusImages, planesOf, ROOT, writePng } from './lib/corpus.js';
 
-const run = promisify(execFile);
-const ROOT = new URL('../', import.meta.url).pathname;
-const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t')[0] ?? '');
 const limits = pipelineLimits(DEFAULTS);
-const tmp = mkdtempSync(join(tmpdir(), 'chroma-'));
+const tmp = mkdtempSync(join(tmpdir(), 'metric-sweep-'));
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
-async function planes(img: Buffer, raw?: SharpOptions['raw']) {
-  const { data, info } = await sharp(img, raw ? { raw } : {}).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const px = info.width * info.height;
-  const y = new Uint8Array(px), cb = new Uint8Array(px), cr = new Uint8Array(px);
-  for (let i = 0; i < px; i++) {
-    const r = data[i * 3]!, g = data[i * 3 + 1]!, b = data[i * 3 + 2]!;
-    y[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-    cb[i] = Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b);
-    cr[i] = Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b);
-  }
-  const file = join(tmp, `${n++}.png`);
-  await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(file);
-  return { y, cb, cr, w: info.width, h: info.height, file };
-}
+const Q = { jpeg: [30, 38, 46, 54, 62, 70, 78, 86, 94], webp: [30, 38, 46, 54, 62, 70, 78, 86, 94], avif: [20, 26, 32, 38, 44, 50, 56, 62, 68, 74] } as const;
 interface Row { image: string; format: string; q: number | 'ipx'; bytes: number; y: number; cb: number; cr: number; ba: number }
 const CACHE = join(ROOT, '.cache/metric-sweep.json');
 const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
 const rows: Row[] = process.argv.includes('--from-cache') ? JSON.parse(readFileSync(CACHE, 'utf8')) as Row[] : [];
-const Q = { jpeg: [30, 38, 46, 54, 62, 70, 78, 86, 94], webp: [30, 38, 46, 54, 62, 70, 78, 86, 94], avif: [20, 26, 32, 38, 44, 50, 56, 62, 68, 74] } as const;
-for (const path of rows.length ? [] : corpus) {
+
+for (const { path, name: image } of rows.length ? [] : corpusImages()) {
   const source = readFileSync(ROOT + path);
-  const { width = 800, height = 600 } = await sharp(source).metadata();
-  const s = Math.min(1, width / 800, height / 600);
-  const box = `${Math.floor(800 * s)}x${Math.floor(600 * s)}`;
-  const image = path.split('/').pop() ?? path;
+  const { box } = await boxOf(source);
   for (const format of ['jpeg', 'webp', 'avif'] as const) {
     const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
     const pixels = await renderPixels(source, spec, limits);
-    const ref = await planes(pixels.data, pixels.raw);
+    const ref = await planesOf(pixels.data, pixels.raw);
+    const refPng = await writePng(ref, join(tmp, `${n++}.png`));
     const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
     for (const q of [...Q[format], 'ipx' as const]) {
       const body = q === 'ipx' ? theirs : await encodePixels(pixels, spec, { quality: q, best: true }, limits);
-      const c = await planes(body);
-      const { stdout } = await run('butteraugli_main', [ref.file, c.file]);
-      const ba = Number(/3-norm:\s*([\d.]+)/.exec(stdout)?.[1]);
-      const row = { image, format, q, bytes: body.length, y: ssimGrey(ref.y, c.y, ref.w, ref.h), cb: ssimGrey(ref.cb, c.cb, ref.w, ref.h), cr: ssimGrey(ref.cr, c.cr, ref.w, ref.h), ba };
+      const c = await planesOf(body);
+      const ba = await butteraugli(refPng, await writePng(c, join(tmp, `${n++}.png`)));
+      const { width: w, height: h } = ref;
+      const row = { image, format, q, bytes: body.length, y: ssimGrey(ref.y, c.y, w, h), cb: ssimGrey(ref.cb, c.cb, w, h), cr: ssimGrey(ref.cr, c.cr, w, h), ba };
       rows.push(row);
       console.error(JSON.stringify(row));
     }

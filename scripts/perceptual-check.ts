@@ -5,64 +5,45 @@
  * Needs butteraugli_main (`apt-get install libjxl-devtools`; not a dependency of the service or its tests).
  * Run: node --import tsx scripts/perceptual-check.ts [--only path-substring]   (~15 min on 2 cores)
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createIPX, ipxFSStorage } from 'ipx';
-import sharp, { type SharpOptions } from 'sharp';
+import type { SharpOptions } from 'sharp';
 import { DEFAULTS } from '../src/config/index.js';
 import { encodePixels, render, renderPixels } from '../src/pipeline/index.js';
 import { autoQuality } from '../src/quality/auto.js';
 import { scorer } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
 import { parseSegment } from '../src/url/segment.js';
+import { boxOf, butteraugli, corpusImages, planesOf, ROOT, writePng } from './lib/corpus.js';
 
-const run = promisify(execFile);
-const ROOT = new URL('../', import.meta.url).pathname;
 const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
-const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean)
-  .map((l) => l.split('\t')[0] ?? '').filter((p) => !arg('only') || p.includes(arg('only') ?? ''));
+const corpus = corpusImages(arg('only'));
 const limits = pipelineLimits(DEFAULTS);
 const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
 const tmp = mkdtempSync(join(tmpdir(), 'perceptual-'));
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
-
-async function flatPng(img: Buffer, raw?: SharpOptions['raw']): Promise<string> {
-  const file = join(tmp, `${n++}.png`);
-  await sharp(img, raw ? { raw } : {}).flatten({ background: '#ffffff' }).removeAlpha().toColourspace('srgb').png({ compressionLevel: 1 }).toFile(file);
-  return file;
-}
-async function butter(ref: string, cand: Buffer): Promise<number> {
-  const file = await flatPng(cand);
-  const { stdout } = await run('butteraugli_main', [ref, file]);
-  const m = /3-norm:\s*([\d.]+)/.exec(stdout);
-  if (!m) throw new Error(`butteraugli: ${stdout}`);
-  return Number(m[1]);
-}
+const png = async (img: Buffer, raw?: SharpOptions['raw']) => writePng(await planesOf(img, raw), join(tmp, `${n++}.png`));
 
 interface Row { image: string; format: string; bytes: number; ssim: number; ba: number; q: number | string }
 const rows: Row[] = [];
 const SWEEP = [20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72];
 
-for (const path of corpus) {
+for (const { path, name: image } of corpus) {
   const source = readFileSync(ROOT + path);
-  const { width = 800, height = 600 } = await sharp(source).metadata();
-  const s = Math.min(1, width / 800, height / 600);
-  const box = `${Math.floor(800 * s)}x${Math.floor(600 * s)}`;
-  const image = path.split('/').pop() ?? path;
+  const { box } = await boxOf(source);
   for (const format of ['jpeg', 'webp', 'avif'] as const) {
     const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
     const pixels = await renderPixels(source, spec, limits);
-    const ref = await flatPng(pixels.data, pixels.raw);
+    const ref = await png(pixels.data, pixels.raw);
     const score = await scorer(pixels.data, pixels.raw);
     const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
     const { best } = await autoQuality(pixels, spec, DEFAULTS.qualityTarget, limits, { provisional });
     const after = best && best.body.length < provisional.length ? best.body : provisional;
     const add = async (tag: string, body: Buffer, q: number | string) => {
-      const row = { image, format: tag, bytes: body.length, ssim: await score(body), ba: await butter(ref, body), q };
+      const row = { image, format: tag, bytes: body.length, ssim: await score(body), ba: await butteraugli(ref, await png(body)), q };
       rows.push(row);
       console.error(`${image} ${tag} q${q}: ${row.bytes} B ssim ${row.ssim.toFixed(4)} butteraugli ${row.ba.toFixed(3)}`);
     };

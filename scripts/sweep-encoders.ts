@@ -19,8 +19,8 @@ import { searchQuality } from '../src/quality/search.js';
 import { scorer, ssimGrey } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
 import { parseSegment } from '../src/url/segment.js';
+import { boxOf, corpusImages, planesOf, ROOT } from './lib/corpus.js';
 
-const ROOT = new URL('../', import.meta.url).pathname;
 const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const limits = pipelineLimits(DEFAULTS);
 sharp.concurrency(1);
@@ -55,29 +55,13 @@ const VARIANTS: Variant[] = [
   ...[62, 63, 64].map((q): Variant => ({ name: `avif miss q${q}`, format: 'avif', miss: AVIF0, best: AVIF4, missQ: q })),
 ];
 
-const corpus = readFileSync(ROOT + 'bench/corpus/MANIFEST.tsv', 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t')[0] ?? '');
+const corpus = corpusImages().map((c) => c.path);
 
 function encode(p: RenderedPixels, format: Format, o: Opts, quality: number): Promise<Buffer> {
   const img = sharp(p.data, { raw: p.raw });
   if (format === 'jpeg') return img.jpeg({ ...(o as JpegOptions), quality }).toBuffer();
   if (format === 'webp') return img.webp({ ...(o as WebpOptions), quality }).toBuffer();
   return img.avif({ ...(o as AvifOptions), quality }).toBuffer();
-}
-
-/** Cb and Cr planes (BT.601, alpha flattened onto white) as 8-bit greyscale. */
-async function chroma(input: Buffer, raw?: RenderedPixels['raw'], size?: { width: number; height: number }): Promise<{ cb: Uint8Array; cr: Uint8Array; width: number; height: number }> {
-  let img = sharp(input, raw ? { raw } : {}).flatten({ background: '#ffffff' }).removeAlpha().toColourspace('srgb');
-  if (size) img = img.resize(size.width, size.height, { fit: 'fill' });
-  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-  const n = info.width * info.height;
-  const cb = new Uint8Array(n);
-  const cr = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = data[i * info.channels] ?? 0, g = data[i * info.channels + 1] ?? 0, b = data[i * info.channels + 2] ?? 0;
-    cb[i] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
-    cr[i] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
-  }
-  return { cb, cr, width: info.width, height: info.height };
 }
 
 interface Row { image: string; alpha: boolean; bytes: number; ssim: number; chroma: number; q: number | null; ms: number }
@@ -92,17 +76,15 @@ for (const v of VARIANTS.filter((x) => (!formatArg || x.format === formatArg) &&
     const key = `${path} ${v.format}`;
     let entry = pixelsCache.get(key);
     if (!entry) {
-      const { width = 800, height = 600, hasAlpha = false } = await sharp(source).metadata();
-      const scale = Math.min(1, width / 800, height / 600);
-      const box = `${Math.floor(800 * scale)}x${Math.floor(600 * scale)}`;
-      entry = { pixels: await renderPixels(source, parseSegment(`${box},cover,${v.format}`, DEFAULTS), limits), alpha: hasAlpha };
+      const { box, alpha } = await boxOf(source);
+      entry = { pixels: await renderPixels(source, parseSegment(`${box},cover,${v.format}`, DEFAULTS), limits), alpha };
       pixelsCache.set(key, entry);
     }
     const { pixels, alpha } = entry;
     const score = await scorer(pixels.data, pixels.raw);
-    const refC = await chroma(pixels.data, pixels.raw);
+    const refC = await planesOf(pixels.data, pixels.raw);
     const chromaOf = async (body: Buffer) => {
-      const c = await chroma(body, undefined, refC);
+      const c = await planesOf(body, undefined, refC);
       return Math.min(ssimGrey(refC.cb, c.cb, refC.width, refC.height), ssimGrey(refC.cr, c.cr, refC.width, refC.height));
     };
     const provisional = await encode(pixels, v.format, v.miss, v.missQ ?? DEFAULT_QUALITY[v.format]);
