@@ -12,14 +12,13 @@ import { createIPX, ipxFSStorage } from 'ipx';
 import sharp from 'sharp';
 import { DEFAULTS } from '../src/config/index.js';
 import type { CanonicalSpec } from '../src/ops/spec.js';
-import { encodePixels, render, renderPixels, type RenderedPixels } from '../src/pipeline/index.js';
+import { encodePixels, render, type RenderedPixels } from '../src/pipeline/index.js';
 import { AVIF_CHROMA, AVIF_EFFORT, BEST_EFFORT } from '../src/pipeline/encoders.js';
 import { PROVISIONAL_QUALITY } from '../src/ops/defaults.js';
 import { autoQuality } from '../src/quality/auto.js';
 import { scorer, type Scorer } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
-import { parseSegment } from '../src/url/segment.js';
-import { boxOf, corpusImages, ROOT } from './lib/corpus.js';
+import { corpusImages, corpusRenders, ROOT } from './lib/corpus.js';
 
 const DOC = ROOT + 'docs/encoders.md';
 const FORMATS = ['jpeg', 'webp', 'avif'] as const;
@@ -40,8 +39,6 @@ const results: Result[] = [];
 /** Per format, per quality, per effort: summed bytes and every SSIM. */
 const curves: Record<string, { bytes: number; ssims: number[] }> = {};
 
-const specOf = (box: string, format: Format): CanonicalSpec => parseSegment(`${box},cover,${format}`, DEFAULTS);
-
 async function cell(score: Scorer, body: Buffer): Promise<Cell> {
   return { bytes: body.length, ssim: await score(body) };
 }
@@ -58,29 +55,23 @@ async function curve(pixels: RenderedPixels, spec: CanonicalSpec, format: Format
   }
 }
 
-for (const { path, kind } of corpus) {
-  const source = readFileSync(ROOT + path);
-  const { box, alpha } = await boxOf(source);
-  for (const format of FORMATS) {
-    const spec = specOf(box, format);
-    const pixels = await renderPixels(source, spec, limits);
-    const score = await scorer(pixels.data, pixels.raw);
-    const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
-    const before = await cell(score, provisional);
-    const t = performance.now();
-    const { best } = await autoQuality(pixels, spec, TARGET, limits, { provisional });
-    const ms = performance.now() - t;
-    // What the optimiser stores: the search's bytes only when smaller than the miss's, else the miss's.
-    const after = best && best.body.length < before.bytes
-      ? { bytes: best.body.length, ssim: best.ssim, quality: best.quality, ms }
-      : { ...before, quality: null, ms };
-    const theirs = await ipx(path, { resize: box, fit: 'cover', format }).process();
-    const data = Buffer.from(theirs.data);
-    const meta = await sharp(data).metadata();
-    results.push({ image: path, kind, format, box, alpha, before, after, ipx: { ...(await cell(score, data)), size: `${meta.width}x${meta.height}` } });
-    if (CURVES) await curve(pixels, spec, format, score);
-    console.error(`${path} ${format}: before ${before.bytes} B ${before.ssim.toFixed(4)}, after ${after.bytes} B ${after.ssim.toFixed(4)} q${after.quality ?? '-'} in ${ms.toFixed(0)} ms, ipx ${data.length} B`);
-  }
+for await (const { image: { path, kind }, source, box, alpha, format, spec, pixels } of corpusRenders(corpus, FORMATS)) {
+  const score = await scorer(pixels.data, pixels.raw);
+  const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
+  const before = await cell(score, provisional);
+  const t = performance.now();
+  const { best } = await autoQuality(pixels, spec, TARGET, limits, { provisional });
+  const ms = performance.now() - t;
+  // What the optimiser stores: the search's bytes only when smaller than the miss's, else the miss's.
+  const after = best && best.body.length < before.bytes
+    ? { bytes: best.body.length, ssim: best.ssim, quality: best.quality, ms }
+    : { ...before, quality: null, ms };
+  const theirs = await ipx(path, { resize: box, fit: 'cover', format }).process();
+  const data = Buffer.from(theirs.data);
+  const meta = await sharp(data).metadata();
+  results.push({ image: path, kind, format, box, alpha, before, after, ipx: { ...(await cell(score, data)), size: `${meta.width}x${meta.height}` } });
+  if (CURVES) await curve(pixels, spec, format, score);
+  console.error(`${path} ${format}: before ${before.bytes} B ${before.ssim.toFixed(4)}, after ${after.bytes} B ${after.ssim.toFixed(4)} q${after.quality ?? '-'} in ${ms.toFixed(0)} ms, ipx ${data.length} B`);
 }
 
 const f4 = (n: number) => n.toFixed(4);

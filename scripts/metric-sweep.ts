@@ -12,54 +12,47 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIPX, ipxFSStorage } from 'ipx';
 import { DEFAULTS } from '../src/config/index.js';
-import { encodePixels, renderPixels } from '../src/pipeline/index.js';
+import { encodePixels } from '../src/pipeline/index.js';
 import { ssimGrey } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
-import { parseSegment } from '../src/url/segment.js';
-import { boxOf, butteraugli, corpusImages, planesOf, ROOT, writePng } from './lib/corpus.js';
+import { butteraugli, corpusImages, corpusRenders, planesOf, ROOT, writePng } from './lib/corpus.js';
 
 const limits = pipelineLimits(DEFAULTS);
 const tmp = mkdtempSync(join(tmpdir(), 'metric-sweep-'));
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const Q = { jpeg: [30, 38, 46, 54, 62, 70, 78, 86, 94], webp: [30, 38, 46, 54, 62, 70, 78, 86, 94], avif: [20, 26, 32, 38, 44, 50, 56, 62, 68, 74] } as const;
-interface Row { image: string; format: string; q: number | 'ipx'; bytes: number; y: number; cb: number; cr: number; ba: number }
+interface Row { image: string; alpha: boolean; format: string; q: number | 'ipx'; bytes: number; y: number; cb: number; cr: number; ba: number }
 const CACHE = join(ROOT, '.cache/metric-sweep.json');
 const ipx = createIPX({ storage: ipxFSStorage({ dir: ROOT }) });
 const rows: Row[] = process.argv.includes('--from-cache') ? JSON.parse(readFileSync(CACHE, 'utf8')) as Row[] : [];
 
-for (const { path, name: image } of rows.length ? [] : corpusImages()) {
-  const source = readFileSync(ROOT + path);
-  const { box } = await boxOf(source);
-  for (const format of ['jpeg', 'webp', 'avif'] as const) {
-    const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
-    const pixels = await renderPixels(source, spec, limits);
-    const ref = await planesOf(pixels.data, pixels.raw);
-    const refPng = await writePng(ref, join(tmp, `${n++}.png`));
-    const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
-    for (const q of [...Q[format], 'ipx' as const]) {
-      const body = q === 'ipx' ? theirs : await encodePixels(pixels, spec, { quality: q, best: true }, limits);
-      const c = await planesOf(body);
-      const ba = await butteraugli(refPng, await writePng(c, join(tmp, `${n++}.png`)));
-      const { width: w, height: h } = ref;
-      const row = { image, format, q, bytes: body.length, y: ssimGrey(ref.y, c.y, w, h), cb: ssimGrey(ref.cb, c.cb, w, h), cr: ssimGrey(ref.cr, c.cr, w, h), ba };
-      rows.push(row);
-      console.error(JSON.stringify(row));
-    }
+for await (const { image: { path, name: image }, alpha, box, format, pixels, spec } of corpusRenders(rows.length ? [] : corpusImages())) {
+  const ref = await planesOf(pixels.data, pixels.raw);
+  const refPng = await writePng(ref, join(tmp, `${n++}.png`));
+  const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
+  for (const q of [...Q[format], 'ipx' as const]) {
+    const body = q === 'ipx' ? theirs : await encodePixels(pixels, spec, { quality: q, best: true }, limits);
+    const c = await planesOf(body);
+    const ba = await butteraugli(refPng, await writePng(c, join(tmp, `${n++}.png`)));
+    const { width: w, height: h } = ref;
+    const row = { image, alpha, format, q, bytes: body.length, y: ssimGrey(ref.y, c.y, w, h), cb: ssimGrey(ref.cb, c.cb, w, h), cr: ssimGrey(ref.cr, c.cr, w, h), ba };
+    rows.push(row);
+    console.error(JSON.stringify(row));
   }
 }
 if (!process.argv.includes('--from-cache')) writeFileSync(CACHE, JSON.stringify(rows));
 
-// ipx flattens transparency onto black for JPEG, which every metric against white scores as ruined: left out there.
-const ALPHA = new Set(['dice.png', 'color-space.png', 'lines-logo.png']);
 const images = [...new Set(rows.map((r) => r.image))];
+// ipx flattens transparency onto black for JPEG, which every metric against white scores as ruined: left out there.
+const transparent = new Set(rows.filter((r) => r.alpha).map((r) => r.image));
 const chroma = (r: Row) => Math.min(r.cb, r.cr);
 function rule(name: string, pass: ((r: Row, theirs: Row) => boolean) | 'ipx'): void {
   const cells = (['jpeg', 'webp', 'avif'] as const).map((format) => {
     let ours = 0, theirs = 0, lowest = 1;
     const ba: number[] = [];
     for (const image of images) {
-      if (format === 'jpeg' && ALPHA.has(image)) continue;
+      if (format === 'jpeg' && transparent.has(image)) continue;
       const grid = rows.filter((r) => r.image === image && r.format === format && r.q !== 'ipx').sort((a, b) => Number(a.q) - Number(b.q));
       const ipxRow = rows.find((r) => r.image === image && r.format === format && r.q === 'ipx') as Row;
       const pick = pass === 'ipx' ? ipxRow : grid.find((r) => pass(r, ipxRow)) ?? (grid.at(-1) as Row);

@@ -5,18 +5,17 @@
  * Needs butteraugli_main (`apt-get install libjxl-devtools`; not a dependency of the service or its tests).
  * Run: node --import tsx scripts/perceptual-check.ts [--only path-substring]   (~15 min on 2 cores)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIPX, ipxFSStorage } from 'ipx';
 import type { SharpOptions } from 'sharp';
 import { DEFAULTS } from '../src/config/index.js';
-import { encodePixels, render, renderPixels } from '../src/pipeline/index.js';
+import { encodePixels, render } from '../src/pipeline/index.js';
 import { autoQuality } from '../src/quality/auto.js';
 import { scorer } from '../src/quality/ssim.js';
 import { pipelineLimits } from '../src/runtime.js';
-import { parseSegment } from '../src/url/segment.js';
-import { boxOf, butteraugli, corpusImages, planesOf, ROOT, writePng } from './lib/corpus.js';
+import { butteraugli, corpusImages, corpusRenders, planesOf, ROOT, writePng } from './lib/corpus.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const corpus = corpusImages(arg('only'));
@@ -27,32 +26,26 @@ process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const png = async (img: Buffer, raw?: SharpOptions['raw']) => writePng(await planesOf(img, raw), join(tmp, `${n++}.png`));
 
-interface Row { image: string; format: string; bytes: number; ssim: number; ba: number; q: number | string }
+interface Row { image: string; alpha: boolean; format: string; bytes: number; ssim: number; ba: number; q: number | string }
 const rows: Row[] = [];
 const SWEEP = [20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72];
 
-for (const { path, name: image } of corpus) {
-  const source = readFileSync(ROOT + path);
-  const { box } = await boxOf(source);
-  for (const format of ['jpeg', 'webp', 'avif'] as const) {
-    const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
-    const pixels = await renderPixels(source, spec, limits);
-    const ref = await png(pixels.data, pixels.raw);
-    const score = await scorer(pixels.data, pixels.raw);
-    const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
-    const { best } = await autoQuality(pixels, spec, DEFAULTS.qualityTarget, limits, { provisional });
-    const after = best && best.body.length < provisional.length ? best.body : provisional;
-    const add = async (tag: string, body: Buffer, q: number | string) => {
-      const row = { image, format: tag, bytes: body.length, ssim: await score(body), ba: await butteraugli(ref, await png(body)), q };
-      rows.push(row);
-      console.error(`${image} ${tag} q${q}: ${row.bytes} B ssim ${row.ssim.toFixed(4)} butteraugli ${row.ba.toFixed(3)}`);
-    };
-    await add(`${format}-after`, after, best && after === best.body ? best.quality : 'prov');
-    const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
-    await add(`${format}-ipx`, theirs, 'ipx');
-    if (format === 'avif') {
-      for (const q of SWEEP) await add('avif-sweep', await encodePixels(pixels, spec, { quality: q, best: true }, limits), q);
-    }
+for await (const { image: { path, name: image }, source, box, alpha, format, spec, pixels } of corpusRenders(corpus)) {
+  const ref = await png(pixels.data, pixels.raw);
+  const score = await scorer(pixels.data, pixels.raw);
+  const provisional = (await render(source, spec, limits, undefined, { provisional: true })).body;
+  const { best } = await autoQuality(pixels, spec, DEFAULTS.qualityTarget, limits, { provisional });
+  const after = best && best.body.length < provisional.length ? best.body : provisional;
+  const add = async (tag: string, body: Buffer, q: number | string) => {
+    const row = { image, alpha, format: tag, bytes: body.length, ssim: await score(body), ba: await butteraugli(ref, await png(body)), q };
+    rows.push(row);
+    console.error(`${image} ${tag} q${q}: ${row.bytes} B ssim ${row.ssim.toFixed(4)} butteraugli ${row.ba.toFixed(3)}`);
+  };
+  await add(`${format}-after`, after, best && after === best.body ? best.quality : 'prov');
+  const theirs = Buffer.from((await ipx(path, { resize: box, fit: 'cover', format }).process()).data);
+  await add(`${format}-ipx`, theirs, 'ipx');
+  if (format === 'avif') {
+    for (const q of SWEEP) await add('avif-sweep', await encodePixels(pixels, spec, { quality: q, best: true }, limits), q);
   }
 }
 writeFileSync(join(ROOT, '.cache/perceptual.json'), JSON.stringify(rows, null, 1));
@@ -70,11 +63,9 @@ for (const image of [...new Set(rows.map((r) => r.image))]) {
   console.log(`${image}: webp ${webp.bytes} B ba ${f(webp.ba)} | jpeg ${jpeg.bytes} ba ${f(jpeg.ba)} | avif now ${get('avif-after').bytes} ba ${f(get('avif-after').ba)} ssim ${get('avif-after').ssim.toFixed(4)} | avif at webp's ba: q${w.q} ${w.bytes} B ssim ${w.ssim.toFixed(4)} | ipx avif ${get('avif-ipx').bytes} ba ${f(get('avif-ipx').ba)}`);
 }
 const total = (tag: string) => rows.filter((r) => r.format === tag).reduce((a, r) => a + r.bytes, 0);
-// ipx flattens transparency onto black for JPEG, which any metric against white scores as ruined: left out there.
-const ALPHA = new Set(['dice.png', 'color-space.png', 'lines-logo.png']);
 for (const format of ['jpeg', 'webp', 'avif']) {
   for (const who of ['after', 'ipx']) {
-    const rs = rows.filter((r) => r.format === `${format}-${who}` && !(format === 'jpeg' && ALPHA.has(r.image)));
+    const rs = rows.filter((r) => r.format === `${format}-${who}` && !(format === 'jpeg' && r.alpha));
     const ba = rs.map((r) => r.ba).sort((a, b) => a - b);
     console.log(`${format} ${who}: ${rs.length} images, ${rs.reduce((a, r) => a + r.bytes, 0)} B, butteraugli median ${f(ba[ba.length >> 1] ?? NaN)} max ${f(ba.at(-1) ?? NaN)}, lowest SSIM ${Math.min(...rs.map((r) => r.ssim)).toFixed(4)}`);
   }

@@ -6,6 +6,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import sharp, { type SharpOptions } from 'sharp';
+import { DEFAULTS } from '../../src/config/index.js';
+import type { CanonicalSpec } from '../../src/ops/spec.js';
+import { renderPixels, type RenderedPixels } from '../../src/pipeline/index.js';
+import { pipelineLimits } from '../../src/runtime.js';
+import { parseSegment } from '../../src/url/segment.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -33,6 +38,33 @@ export async function boxOf(source: Buffer): Promise<{ box: string; alpha: boole
   const { width = 800, height = 600, hasAlpha = false } = await sharp(source).metadata();
   const scale = Math.min(1, width / 800, height / 600);
   return { box: `${Math.floor(800 * scale)}x${Math.floor(600 * scale)}`, alpha: hasAlpha };
+}
+
+export type MeasuredFormat = 'jpeg' | 'webp' | 'avif';
+
+export interface CorpusRender {
+  image: CorpusImage;
+  source: Buffer;
+  box: string;
+  /** The source has transparency (ipx flattens it onto black for JPEG, which every metric against white calls ruined). */
+  alpha: boolean;
+  format: MeasuredFormat;
+  spec: CanonicalSpec;
+  /** The lossless render of `spec`: the reference every encoding of it is scored against. */
+  pixels: RenderedPixels;
+}
+
+/** Each image in each format as `{box},cover,{format}`, with its lossless render, image after image. */
+export async function* corpusRenders(images: CorpusImage[], formats: readonly MeasuredFormat[] = ['jpeg', 'webp', 'avif']): AsyncGenerator<CorpusRender> {
+  const limits = pipelineLimits(DEFAULTS);
+  for (const image of images) {
+    const source = readFileSync(ROOT + image.path);
+    const { box, alpha } = await boxOf(source);
+    for (const format of formats) {
+      const spec = parseSegment(`${box},cover,${format}`, DEFAULTS);
+      yield { image, source, box, alpha, format, spec, pixels: await renderPixels(source, spec, limits) };
+    }
+  }
 }
 
 export interface Planes {

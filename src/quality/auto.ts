@@ -10,7 +10,7 @@ import { scorer } from './ssim.js';
  * butteraugli 2.8), so the floors are where butteraugli puts the corpus's worst image near 2 (docs/encoders.md).
  */
 export const QUALITY_RANGE = { jpeg: [46, 95], webp: [46, 95], avif: [32, 90] } as const;
-/** Bisection over a ~70-value range: 6 encodes land within one step of the exact answer. */
+/** Bisection over a 50-60-value range: 6 encodes (64 outcomes) find the exact answer. */
 const MAX_ENCODES = 6;
 
 /** Lossy stills whose quality the URL left open: the only derivatives worth a second encode. */
